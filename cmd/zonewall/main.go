@@ -1,0 +1,56 @@
+// Command zonewall enforces trust zones between Docker containers with nftables.
+//
+// This package holds flags, configuration and wiring only; policy logic lives
+// in zones/ and enforcer/.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// Exit codes (spec section 2).
+const (
+	exitOK       = 0
+	exitFailure  = 1
+	exitUsage    = 2
+	exitFindings = 3
+)
+
+// exitError carries an exit code out of a command; its message, if any, is
+// printed to stderr once.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+func main() {
+	os.Exit(execute(os.Args[1:]))
+}
+
+func execute(args []string) int {
+	cmd := newRootCommand()
+	cmd.SetArgs(args)
+	err := cmd.Execute()
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.msg != "" {
+			fmt.Fprintln(os.Stderr, ee.msg)
+		}
+		return ee.code
+	}
+	var ue *usageError
+	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "unknown flag") {
+		fmt.Fprintf(os.Stderr, "zonewall: %v\nRun 'zonewall --help' for usage.\n", err)
+		return exitUsage
+	}
+	fmt.Fprintf(os.Stderr, "zonewall: %v\n", err)
+	return exitFailure
+}
