@@ -1,0 +1,139 @@
+// Package control is the daemon's control socket: HTTP with JSON bodies over
+// a unix socket (mode 0600), and the client the zonewall commands use.
+//
+// The types here are the wire format; they are plain data so that the
+// commands can print them without importing the daemon.
+package control
+
+import "time"
+
+// Status is what `zonewall status` shows.
+type Status struct {
+	Mode            string        `json:"mode"`   // enforce | audit ("" before any valid policy)
+	Synced          bool          `json:"synced"` // the first full Docker inventory has been read
+	BootFromState   bool          `json:"boot_from_state"`
+	BridgeNetfilter string        `json:"bridge_netfilter"` // "on", or why it is not
+	Policy          PolicyStatus  `json:"policy"`
+	Zones           []ZoneStatus  `json:"zones"`
+	Reported        []Finding     `json:"reported"`
+	LastApply       *ApplyStatus  `json:"last_apply,omitempty"`
+	Applies         int           `json:"applies"`
+	ApplyFailures   int           `json:"apply_failures"`
+	DriftRepairs    int           `json:"drift_repairs"`
+	ReloadFailures  int           `json:"reload_failures"`
+	StoppedHostNet  []string      `json:"stopped_host_network,omitempty"` // containers stopped by host_network: stop
+	StartedAt       time.Time     `json:"started_at"`
+	Uptime          time.Duration `json:"uptime_ns"`
+}
+
+// PolicyStatus describes the policy being enforced.
+type PolicyStatus struct {
+	Dir       string        `json:"dir"`    // zones_dir the daemon watches
+	Source    string        `json:"source"` // "zones_dir", "state" (last valid from state_dir) or "none"
+	Files     []string      `json:"files"`
+	Zones     int           `json:"zones"`
+	Flows     int           `json:"flows"`
+	LoadedAt  time.Time     `json:"loaded_at"`
+	Age       time.Duration `json:"age_ns"`
+	LastError *ReloadError  `json:"last_error,omitempty"` // the latest reload failed; the policy above is still enforced
+}
+
+// ReloadError is a rejected reload of the zone files.
+type ReloadError struct {
+	At     time.Time `json:"at"`
+	Errors []string  `json:"errors"` // each "file:line:col: message"
+}
+
+// ZoneStatus is one zone and the containers in it now.
+type ZoneStatus struct {
+	Name        string   `json:"name"`
+	Description string   `json:"description,omitempty"`
+	Members     []Member `json:"members"`
+}
+
+// Member is a container as an operator recognizes it.
+type Member struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Service string `json:"service,omitempty"` // compose "project/service"
+}
+
+// Finding is something zonewall reports about a container, a network or the host.
+type Finding struct {
+	Kind        string `json:"kind"` // unzoned, conflict, host-network, default-bridge, unfilterable, no-veth, unreachable-flow, published-port, br-netfilter
+	Container   string `json:"container,omitempty"`
+	ContainerID string `json:"container_id,omitempty"`
+	Detail      string `json:"detail"`
+}
+
+// ApplyStatus describes the last attempt to program the kernel.
+type ApplyStatus struct {
+	At       time.Time      `json:"at"`
+	Duration time.Duration  `json:"duration_ns"`
+	Full     bool           `json:"full"` // full rebuild rather than element diff
+	Reason   string         `json:"reason"`
+	Counts   map[string]int `json:"counts,omitempty"`
+	Error    string         `json:"error,omitempty"`
+	// LastSuccess is when the kernel last accepted a ruleset.
+	LastSuccess time.Time `json:"last_success"`
+}
+
+// ExplainRequest asks whether a connection would pass.
+type ExplainRequest struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+	Port string `json:"port,omitempty"` // "tcp/443", "udp/53", "icmp", "tcp"; empty: any traffic
+}
+
+// ExplainResult is the verdict and why.
+type ExplainResult struct {
+	Allow  bool     `json:"allow"`
+	Reason string   `json:"reason"`
+	Flow   *FlowRef `json:"flow,omitempty"`
+	From   Resolved `json:"from"`
+	To     Resolved `json:"to"`
+	Port   string   `json:"port"`
+}
+
+// FlowRef names the flow that allowed a connection.
+type FlowRef struct {
+	Label string `json:"label"` // name or "flow N"
+	Pos   string `json:"pos"`   // file:line
+}
+
+// Resolved says how an explain endpoint was understood.
+type Resolved struct {
+	Input     string `json:"input"`
+	Kind      string `json:"kind"` // zone, container, world, host
+	Zone      string `json:"zone,omitempty"`
+	Container string `json:"container,omitempty"`
+	Addr      string `json:"addr,omitempty"`
+	Note      string `json:"note,omitempty"` // e.g. "unzoned", "conflict: web, api"
+}
+
+// Drop is one dropped (or, in audit mode, would-be dropped) packet.
+type Drop struct {
+	Time     time.Time `json:"time"`
+	Prefix   string    `json:"prefix"` // the NFLOG prefix: which default or rule decided
+	Proto    string    `json:"proto"`
+	Src      DropSide  `json:"src"`
+	Dst      DropSide  `json:"dst"`
+	InIface  string    `json:"in_iface,omitempty"`
+	OutIface string    `json:"out_iface,omitempty"`
+}
+
+// DropSide is one end of a dropped packet, attributed through the inventory.
+type DropSide struct {
+	Addr        string `json:"addr"`
+	Port        uint16 `json:"port,omitempty"`
+	Kind        string `json:"kind"` // container, host, world
+	Container   string `json:"container,omitempty"`
+	ContainerID string `json:"container_id,omitempty"`
+	Service     string `json:"service,omitempty"`
+	Zone        string `json:"zone,omitempty"`
+}
+
+// Audit is the outcome of `zonewall audit`.
+type Audit struct {
+	Findings []Finding `json:"findings"`
+}

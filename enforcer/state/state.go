@@ -1,0 +1,167 @@
+// Package state keeps what the daemon needs to enforce at boot, before Docker
+// answers: the last valid policy (the zone files' content) and the last
+// applied ruleset (the policy and inventory it was compiled from, plus its
+// nft text for operators). Every file is written atomically (temp + rename),
+// so a crash leaves either the old or the new version, never a mix.
+package state
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/zonewall/zonewall/enforcer"
+)
+
+const (
+	policyFile  = "policy.json"
+	appliedFile = "applied.json"
+	rulesetFile = "applied.nft"
+)
+
+// Policy is the content of a valid zone-file directory.
+type Policy struct {
+	Dir     string            `json:"dir"`   // where it was read from
+	Files   map[string][]byte `json:"files"` // base name -> content
+	SavedAt time.Time         `json:"saved_at"`
+}
+
+// Applied is the last ruleset the kernel accepted, in a form that can be
+// compiled again at boot: the policy and the inventory it was built from.
+type Applied struct {
+	Policy    Policy             `json:"policy"`
+	Inventory enforcer.Inventory `json:"inventory"`
+	AppliedAt time.Time          `json:"applied_at"`
+}
+
+// Store reads and writes state files in one directory.
+type Store struct{ dir string }
+
+// Open returns a store in dir, creating it (0700) if needed.
+func Open(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("state dir: %w", err)
+	}
+	return &Store{dir: dir}, nil
+}
+
+// Dir is the state directory.
+func (s *Store) Dir() string { return s.dir }
+
+// ReadPolicyDir captures the zone files of dir (*.yaml, *.yml) as a Policy.
+func ReadPolicyDir(dir string) (Policy, error) {
+	p := Policy{Dir: dir, Files: map[string][]byte{}}
+	for _, pat := range []string{"*.yaml", "*.yml"} {
+		names, err := filepath.Glob(filepath.Join(dir, pat))
+		if err != nil {
+			return p, fmt.Errorf("list zone files: %w", err)
+		}
+		for _, n := range names {
+			b, err := os.ReadFile(n)
+			if err != nil {
+				return p, fmt.Errorf("read zone file: %w", err)
+			}
+			p.Files[filepath.Base(n)] = b
+		}
+	}
+	return p, nil
+}
+
+// WriteTo materializes the policy's files into dir so that zones.Load can read them.
+func (p Policy) WriteTo(dir string) error {
+	names := make([]string, 0, len(p.Files))
+	for n := range p.Files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if filepath.Base(n) != n || n == "." || n == ".." {
+			return fmt.Errorf("state: bad zone file name %q", n)
+		}
+		if err := os.WriteFile(filepath.Join(dir, n), p.Files[n], 0o600); err != nil {
+			return fmt.Errorf("restore zone file: %w", err)
+		}
+	}
+	return nil
+}
+
+// SavePolicy records p as the last valid policy.
+func (s *Store) SavePolicy(p Policy) error { return s.writeJSON(policyFile, p) }
+
+// LoadPolicy returns the last valid policy; ok is false if none was saved.
+func (s *Store) LoadPolicy() (p Policy, ok bool, err error) {
+	ok, err = s.readJSON(policyFile, &p)
+	return p, ok, err
+}
+
+// SaveApplied records the last applied ruleset and, for operators, its nft text.
+func (s *Store) SaveApplied(a Applied, nftText string) error {
+	if err := s.writeJSON(appliedFile, a); err != nil {
+		return err
+	}
+	return writeAtomic(filepath.Join(s.dir, rulesetFile), []byte(nftText))
+}
+
+// LoadApplied returns the last applied ruleset; ok is false if none was saved.
+func (s *Store) LoadApplied() (a Applied, ok bool, err error) {
+	ok, err = s.readJSON(appliedFile, &a)
+	return a, ok, err
+}
+
+func (s *Store) writeJSON(name string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", name, err)
+	}
+	return writeAtomic(filepath.Join(s.dir, name), b)
+}
+
+func (s *Store) readJSON(name string, v any) (bool, error) {
+	b, err := os.ReadFile(filepath.Join(s.dir, name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read state: %w", err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return false, fmt.Errorf("state file %s is corrupt: %w", filepath.Join(s.dir, name), err)
+	}
+	return true, nil
+}
+
+// writeAtomic writes a temp file in the same directory, syncs it and renames
+// it over path, then syncs the directory so the rename survives a crash.
+func writeAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("state temp file: %w", err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // no-op after a successful rename
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("write state: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("sync state: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close state: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("replace state: %w", err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}
