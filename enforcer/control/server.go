@@ -103,8 +103,12 @@ func (s *Server) Close() error {
 	return err
 }
 
-func (s *Server) status(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, s.b.Status()) }
-func (s *Server) audit(w http.ResponseWriter, _ *http.Request)  { writeJSON(w, http.StatusOK, s.b.Audit()) }
+func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.b.Status())
+}
+func (s *Server) audit(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.b.Audit())
+}
 
 func (s *Server) explain(w http.ResponseWriter, r *http.Request) {
 	var req ExplainRequest
