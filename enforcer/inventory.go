@@ -40,6 +40,7 @@ type Container struct {
 type Endpoint struct {
 	NetworkID   string
 	NetworkName string
+	EndpointID  string     // Docker's endpoint ID; a new attachment gets a new one
 	Bridge      string     // host bridge interface, "" if not a bridge network
 	HostVeth    string     // host-side veth interface name (bridge port); "" if unknown yet
 	MAC         string     // container-side MAC, "02:42:..."
