@@ -1,0 +1,61 @@
+package zones
+
+import (
+	"fmt"
+)
+
+// Decide judges a connection that from opens towards to, the way the
+// enforcer's ruleset does. Checked in order:
+//  1. neither side a container: not filtered by zonewall (allow);
+//  2. the first flow, in declaration order, that allows it;
+//  3. settings.dns: allow admits tcp/53 and udp/53 from any container to
+//     host or world (never to a metadata address);
+//  4. settings.host_to_containers: allow admits host -> any container;
+//  5. an unzoned container (Zone "") on either side: settings.unzoned
+//     decides; allow makes it unrestricted except towards metadata addresses;
+//  6. everything else is denied.
+//
+// ProtoAny asks about all traffic (only flows without ports allow it); for
+// tcp/udp, port 0 asks about every port.
+func (p *Policy) Decide(from, to Peer, proto Proto, port uint16) Decision {
+	from.Addr, to.Addr = from.Addr.Unmap(), to.Addr.Unmap()
+	s := p.Settings
+	if from.Kind != KindZone && to.Kind != KindZone {
+		return Decision{Allow: true, Reason: "neither side is a container; zonewall does not filter this traffic"}
+	}
+	for _, f := range p.Flows {
+		if f.Allows(from, to, proto, port) {
+			return Decision{Allow: true, Flow: f, Reason: f.Reason()}
+		}
+	}
+	toMetadata := to.Kind == KindWorld && IsMetadata(to.Addr)
+	if s.DNS == "allow" && from.Kind == KindZone && isDNS(proto, port) &&
+		(to.Kind == KindHost || to.Kind == KindWorld && !toMetadata) {
+		return Decision{Allow: true, Reason: settingReason("dns", s.DNS)}
+	}
+	if from.Kind == KindHost && s.HostToContainers == "allow" {
+		return Decision{Allow: true, Reason: settingReason("host_to_containers", s.HostToContainers)}
+	}
+	if (from.Kind == KindZone && from.Zone == "") || (to.Kind == KindZone && to.Zone == "") {
+		if s.Unzoned == "allow" && !toMetadata {
+			return Decision{Allow: true, Reason: settingReason("unzoned", s.Unzoned)}
+		}
+		if s.Unzoned != "allow" {
+			return Decision{Reason: "unzoned container (" + settingReason("unzoned", s.Unzoned) + ")"}
+		}
+	}
+	for _, w := range []Peer{to, from} {
+		if w.Kind == KindWorld && IsMetadata(w.Addr) {
+			return Decision{Reason: fmt.Sprintf("world address %s is a cloud metadata address; only a flow naming it in cidrs reaches it", w.Addr)}
+		}
+	}
+	reason := fmt.Sprintf("no flow from %s to %s allows %s", from, to, FormatProtoPort(proto, port))
+	if from.Kind == KindHost {
+		reason += " (" + settingReason("host_to_containers", s.HostToContainers) + ")"
+	}
+	return Decision{Reason: reason}
+}
+
+func isDNS(proto Proto, port uint16) bool {
+	return (proto == ProtoTCP || proto == ProtoUDP) && port == 53
+}
