@@ -1,0 +1,101 @@
+package daemon
+
+import (
+	"context"
+	"net/netip"
+	"time"
+
+	"github.com/zonewall/zonewall/enforcer"
+	"github.com/zonewall/zonewall/enforcer/control"
+	"github.com/zonewall/zonewall/zones"
+)
+
+// This file holds the narrow interfaces the daemon needs from the rest of
+// zonewall, so the loop can be tested with in-memory fakes (fakes_test.go).
+
+// Inventory is the Docker side (enforcer/docker's Tracker).
+type Inventory interface {
+	// Synced reports whether the first full inventory has been read.
+	Synced() bool
+	// Snapshot returns the inventory now; the daemon never mutates it.
+	Snapshot() enforcer.Inventory
+}
+
+// Ruleset is a compiled desired state (enforcer.Ruleset), opaque to the daemon.
+type Ruleset interface {
+	String() string // nft syntax
+}
+
+// Engine is the pure policy side: zone files and compilation.
+type Engine interface {
+	// Load reads a zone-file directory; the error lists every problem
+	// (one "file:line:col: message" each, via Unwrap() []error or lines).
+	Load(dir string) (*zones.Policy, error)
+	// Compile builds the ruleset for p and inv, and what must be reported.
+	Compile(p *zones.Policy, inv enforcer.Inventory) (Ruleset, []control.Finding)
+	ZoneOf(p *zones.Policy, c zones.Container) zones.Membership
+	Decide(p *zones.Policy, from, to zones.Peer, proto zones.Proto, port uint16) zones.Decision
+}
+
+// ApplyStats describes one successful apply.
+type ApplyStats struct {
+	Full   bool           // the table was rebuilt rather than diffed
+	Counts map[string]int // e.g. elements added/removed, rules
+}
+
+// Kernel programs nftables (enforcer/nft's Applier).
+type Kernel interface {
+	// Apply installs rs in one transaction; full forces a complete rebuild.
+	Apply(rs Ruleset, full bool) (ApplyStats, error)
+	// Verify returns an error when the live table no longer matches what was
+	// last applied (deleted, flushed or changed by someone else).
+	Verify() error
+}
+
+// ContainerStopper stops containers (settings.host_network: stop).
+type ContainerStopper interface {
+	StopContainer(ctx context.Context, id string) error
+}
+
+// Notifier tells the service manager about the daemon's state (sd_notify).
+type Notifier interface {
+	Ready()
+	Stopping()
+	Watchdog()
+	// WatchdogInterval is how often Watchdog must be called; 0 means never.
+	WatchdogInterval() time.Duration
+}
+
+// Metrics receives every figure the daemon counts. All methods must be cheap.
+type Metrics interface {
+	Applied(full bool, d time.Duration, err error)
+	DriftRepaired()
+	ReloadFailed()
+	ZoneMembers(counts map[string]int)
+	Reported(findings int)
+}
+
+// DropPacket is a dropped packet as the NFLOG reader reports it.
+type DropPacket struct {
+	Time              time.Time
+	Prefix            string
+	Proto             uint8 // IP protocol number
+	Src, Dst          netip.Addr
+	SrcPort, DstPort  uint16
+	InIface, OutIface string
+}
+
+type nopNotifier struct{}
+
+func (nopNotifier) Ready()                          {}
+func (nopNotifier) Stopping()                       {}
+func (nopNotifier) Watchdog()                       {}
+func (nopNotifier) WatchdogInterval() time.Duration { return 0 }
+
+type nopMetrics struct{}
+
+func (nopMetrics) Applied(bool, time.Duration, error) {}
+func (nopMetrics) DriftRepaired()                     {}
+func (nopMetrics) ReloadFailed()                      {}
+func (nopMetrics) ZoneMembers(map[string]int)         {}
+func (nopMetrics) Reported(int)                       {}

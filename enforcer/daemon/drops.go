@@ -1,0 +1,119 @@
+package daemon
+
+import (
+	"context"
+	"net/netip"
+	"strconv"
+	"sync"
+
+	"github.com/zonewall/zonewall/enforcer/control"
+)
+
+// RecordDrop attributes a dropped packet to containers and zones through the
+// inventory of this instant (addresses are reused later) and keeps it.
+func (d *Daemon) RecordDrop(p DropPacket) {
+	d.mu.Lock()
+	v := d.view
+	d.mu.Unlock()
+	d.drops.add(control.Drop{
+		Time:     p.Time,
+		Prefix:   p.Prefix,
+		Proto:    protoName(p.Proto),
+		Src:      v.side(p.Src, p.SrcPort),
+		Dst:      v.side(p.Dst, p.DstPort),
+		InIface:  p.InIface,
+		OutIface: p.OutIface,
+	})
+}
+
+// Drops returns the recent drops, oldest first.
+func (d *Daemon) Drops() []control.Drop { return d.drops.recent() }
+
+// FollowDrops delivers drops recorded from now on until ctx ends.
+func (d *Daemon) FollowDrops(ctx context.Context) <-chan control.Drop { return d.drops.follow(ctx) }
+
+func (v *view) side(a netip.Addr, port uint16) control.DropSide {
+	a = a.Unmap()
+	s := control.DropSide{Addr: a.String(), Port: port, Kind: "world"}
+	if v == nil {
+		return s
+	}
+	if c := v.byAddr[a]; c != nil {
+		m := v.members[c.ID]
+		s.Kind, s.Container, s.ContainerID, s.Service, s.Zone = "container", c.Name, shortID(c.ID), composeService(c), m.Zone
+		return s
+	}
+	if v.hostAddrs[a] {
+		s.Kind = "host"
+	}
+	return s
+}
+
+func protoName(p uint8) string {
+	switch p {
+	case 1:
+		return "icmp"
+	case 6:
+		return "tcp"
+	case 17:
+		return "udp"
+	case 58:
+		return "icmpv6"
+	case 132:
+		return "sctp"
+	}
+	return "proto-" + strconv.Itoa(int(p))
+}
+
+// dropLog is a ring buffer of recent drops with live subscribers.
+type dropLog struct {
+	mu   sync.Mutex
+	buf  []control.Drop
+	next int
+	full bool
+	subs map[chan control.Drop]struct{}
+}
+
+func newDropLog(n int) *dropLog {
+	return &dropLog{buf: make([]control.Drop, n), subs: map[chan control.Drop]struct{}{}}
+}
+
+func (l *dropLog) add(dr control.Drop) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf[l.next] = dr
+	l.next = (l.next + 1) % len(l.buf)
+	if l.next == 0 {
+		l.full = true
+	}
+	for ch := range l.subs {
+		select {
+		case ch <- dr:
+		default: // a slow reader loses drops rather than stalling the NFLOG reader
+		}
+	}
+}
+
+func (l *dropLog) recent() []control.Drop {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.full {
+		return append([]control.Drop{}, l.buf[:l.next]...)
+	}
+	return append(append([]control.Drop{}, l.buf[l.next:]...), l.buf[:l.next]...)
+}
+
+func (l *dropLog) follow(ctx context.Context) <-chan control.Drop {
+	ch := make(chan control.Drop, 256)
+	l.mu.Lock()
+	l.subs[ch] = struct{}{}
+	l.mu.Unlock()
+	go func() {
+		<-ctx.Done()
+		l.mu.Lock()
+		delete(l.subs, ch)
+		close(ch)
+		l.mu.Unlock()
+	}()
+	return ch
+}

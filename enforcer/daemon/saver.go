@@ -1,0 +1,68 @@
+package daemon
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+
+	"github.com/zonewall/zonewall/enforcer/state"
+)
+
+// saver writes the last applied ruleset to state_dir off the loop: an fsync
+// must not delay the next container's apply. Only the newest value matters,
+// so a pending save is replaced rather than queued.
+type saver struct {
+	store *state.Store
+	log   *slog.Logger
+
+	mu      sync.Mutex
+	pending *savedApply
+	wake    chan struct{}
+	busy    sync.Mutex // held while writing
+}
+
+type savedApply struct {
+	a  state.Applied
+	rs Ruleset
+}
+
+func newSaver(st *state.Store, log *slog.Logger) *saver {
+	return &saver{store: st, log: log, wake: make(chan struct{}, 1)}
+}
+
+func (s *saver) save(a state.Applied, rs Ruleset) {
+	s.mu.Lock()
+	s.pending = &savedApply{a: a, rs: rs}
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *saver) run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.wake:
+			s.flush()
+		}
+	}
+}
+
+// flush writes the pending value, if any (also called on shutdown).
+func (s *saver) flush() {
+	s.busy.Lock()
+	defer s.busy.Unlock()
+	s.mu.Lock()
+	p := s.pending
+	s.pending = nil
+	s.mu.Unlock()
+	if p == nil {
+		return
+	}
+	if err := s.store.SaveApplied(p.a, p.rs.String()); err != nil {
+		s.log.Error("cannot save the applied ruleset to state", "err", err)
+	}
+}
