@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"testing"
 	"time"
 
 	"github.com/zonewall/zonewall/enforcer"
@@ -144,4 +145,10 @@ func container(id, name, netName, ip string) enforcer.Container {
 		Endpoints: []enforcer.Endpoint{{NetworkName: netName, Bridge: "br-zwtestd", HostVeth: "veth" + id[:4],
 			IPv4: netip.MustParseAddr(ip)}},
 	}
+}
+
+func contextWithCancel(t *testing.T) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	return ctx, cancel
 }
