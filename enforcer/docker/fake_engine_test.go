@@ -1,0 +1,219 @@
+package docker
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/errdefs"
+)
+
+// fakeEngine is an in-memory Docker Engine: tests mutate its state, then
+// emit the events Docker would.
+type fakeEngine struct {
+	mu         sync.Mutex
+	down       bool // every call fails, as when dockerd is stopped
+	networks   map[string]network.Inspect
+	containers map[string]container.Summary
+	subs       []fakeSub
+	since      []string // Since of every subscription, in order
+	calls      map[string]int
+}
+
+type fakeSub struct {
+	msgs chan events.Message
+	errs chan error
+}
+
+var errDown = errors.New("Cannot connect to the Docker daemon")
+
+func newFakeEngine() *fakeEngine {
+	return &fakeEngine{networks: map[string]network.Inspect{}, containers: map[string]container.Summary{}, calls: map[string]int{}}
+}
+
+func (f *fakeEngine) NetworkList(_ context.Context, _ network.ListOptions) ([]network.Summary, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls["NetworkList"]++
+	if f.down {
+		return nil, errDown
+	}
+	var out []network.Summary
+	for _, n := range f.networks {
+		n.Containers = nil // as the real list (API >= 1.28)
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func (f *fakeEngine) NetworkInspect(_ context.Context, id string, _ network.InspectOptions) (network.Inspect, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls["NetworkInspect"]++
+	if f.down {
+		return network.Inspect{}, errDown
+	}
+	n, ok := f.networks[id]
+	if !ok {
+		return network.Inspect{}, errdefs.NotFound(errors.New("no such network"))
+	}
+	return n, nil
+}
+
+func (f *fakeEngine) ContainerList(_ context.Context, opts container.ListOptions) ([]container.Summary, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls["ContainerList"]++
+	if f.down {
+		return nil, errDown
+	}
+	ids := opts.Filters.Get("id")
+	var out []container.Summary
+	for id, c := range f.containers {
+		if len(ids) > 0 && ids[0] != id {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func (f *fakeEngine) Events(ctx context.Context, opts events.ListOptions) (<-chan events.Message, <-chan error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.since = append(f.since, opts.Since)
+	s := fakeSub{msgs: make(chan events.Message, 100), errs: make(chan error, 1)}
+	if f.down {
+		s.errs <- errDown
+		return s.msgs, s.errs
+	}
+	f.subs = append(f.subs, s)
+	return s.msgs, s.errs
+}
+
+// emit sends an event to every live subscription.
+func (f *fakeEngine) emit(m events.Message) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, s := range f.subs {
+		s.msgs <- m
+	}
+}
+
+// breakStream ends every subscription with err; with down, Docker stays
+// unreachable until setDown(false).
+func (f *fakeEngine) breakStream(err error, down bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, s := range f.subs {
+		s.errs <- err
+	}
+	f.subs = nil
+	f.down = down
+}
+
+func (f *fakeEngine) setDown(down bool) {
+	f.mu.Lock()
+	f.down = down
+	f.mu.Unlock()
+}
+
+func (f *fakeEngine) subscriptions() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.since...)
+}
+
+// --- state helpers ---
+
+func (f *fakeEngine) addNetwork(id, name, subnet string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.networks[id] = network.Inspect{
+		ID: id, Name: name, Driver: "bridge",
+		IPAM:       network.IPAM{Config: []network.IPAMConfig{{Subnet: subnet}}},
+		Containers: map[string]network.EndpointResource{},
+		Options:    map[string]string{},
+	}
+}
+
+func (f *fakeEngine) addContainer(id, name string, labels map[string]string, state container.ContainerState) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := container.Summary{ID: id, Names: []string{"/" + name}, Image: "zwtest/busybox:1", Labels: labels, State: state}
+	s.HostConfig.NetworkMode = "bridge"
+	f.containers[id] = s
+}
+
+func (f *fakeEngine) setState(id string, state container.ContainerState) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.containers[id]
+	c.State = state
+	f.containers[id] = c
+}
+
+func (f *fakeEngine) rename(id, name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.containers[id]
+	c.Names = []string{"/" + name}
+	f.containers[id] = c
+}
+
+func (f *fakeEngine) removeContainer(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.containers, id)
+}
+
+func (f *fakeEngine) connect(nid, cid, epID, mac, v4, v6 string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.networks[nid].Containers[cid] = network.EndpointResource{EndpointID: epID, MacAddress: mac, IPv4Address: v4, IPv6Address: v6}
+}
+
+func (f *fakeEngine) disconnect(nid, cid string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.networks[nid].Containers, cid)
+}
+
+// fakePorts maps MACs to veths per bridge, as netlink would show them.
+type fakePorts struct {
+	mu    sync.Mutex
+	veths map[string]map[string]string // bridge -> MAC -> veth
+}
+
+func newFakePorts() *fakePorts { return &fakePorts{veths: map[string]map[string]string{}} }
+
+func (p *fakePorts) set(bridge, mac, veth string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.veths[bridge] == nil {
+		p.veths[bridge] = map[string]string{}
+	}
+	p.veths[bridge][mac] = veth
+}
+
+func (p *fakePorts) Find(bridge string, macs []string) (map[string]string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := map[string]string{}
+	for _, m := range macs {
+		if v, ok := p.veths[bridge][m]; ok {
+			out[m] = v
+		}
+	}
+	return out, nil
+}
+
+func (p *fakePorts) Watch(ctx context.Context, _ func(string)) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func (p *fakePorts) Close() {}

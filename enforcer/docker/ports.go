@@ -1,0 +1,238 @@
+package docker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// DefaultNetNSDir is where Docker keeps its sandboxes' network namespaces.
+const DefaultNetNSDir = "/var/run/docker/netns"
+
+// portFinder finds the host-side veth (the bridge port) of an endpoint.
+type portFinder interface {
+	// Find maps each wanted container-side MAC to the host-side veth on
+	// bridge whose peer carries it; MACs not found yet are absent.
+	Find(bridge string, macs []string) (map[string]string, error)
+	// Watch calls changed with a bridge's name whenever a veth is attached
+	// to or removed from it, until ctx ends.
+	Watch(ctx context.Context, changed func(bridge string)) error
+	Close()
+}
+
+// netlinkPorts finds bridge ports through netlink: a host-side veth carries
+// its peer's ifindex (IFLA_LINK) and the peer's namespace id (link netnsid);
+// the namespace id is mapped to one of Docker's sandbox files, and the peer's
+// MAC is read through a handle bound to that namespace.
+type netlinkPorts struct {
+	dir  string
+	host *netlink.Handle
+
+	mu      sync.Mutex
+	sandbox map[int]*netlink.Handle // netnsid -> handle in that namespace
+	peerMAC map[int]string          // host veth ifindex -> confirmed peer MAC
+}
+
+func newNetlinkPorts(dir string) (*netlinkPorts, error) {
+	h, err := netlink.NewHandle()
+	if err != nil {
+		return nil, fmt.Errorf("netlink handle: %w", err)
+	}
+	return &netlinkPorts{dir: dir, host: h, sandbox: map[int]*netlink.Handle{}, peerMAC: map[int]string{}}, nil
+}
+
+func (p *netlinkPorts) Close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for id, h := range p.sandbox {
+		h.Close()
+		delete(p.sandbox, id)
+	}
+	p.host.Close()
+}
+
+// Find implements portFinder.
+func (p *netlinkPorts) Find(bridge string, macs []string) (map[string]string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	want := map[string]bool{}
+	for _, m := range macs {
+		want[strings.ToLower(m)] = true
+	}
+	links, err := listLinks(p.host.LinkList)
+	if err != nil {
+		return nil, fmt.Errorf("list host links: %w", err)
+	}
+	br := -1
+	for _, l := range links {
+		if l.Attrs().Name == bridge {
+			br = l.Attrs().Index
+		}
+	}
+	if br < 0 {
+		return nil, nil // bridge not created yet, nothing attached
+	}
+	found := map[string]string{}
+	alive := map[int]bool{}
+	for _, l := range links {
+		a := l.Attrs()
+		if l.Type() == "veth" {
+			alive[a.Index] = true
+		}
+		if l.Type() != "veth" || a.MasterIndex != br {
+			continue
+		}
+		mac, ok := p.peerMAC[a.Index]
+		if !ok {
+			mac, err = p.readPeerMAC(a.NetNsID, a.ParentIndex)
+			if err != nil || mac == "" {
+				continue // peer not (yet) in a Docker sandbox; a later event retries
+			}
+		}
+		if want[mac] {
+			// Confirmed: Docker set this MAC before announcing the endpoint,
+			// so it no longer changes while the veth exists.
+			p.peerMAC[a.Index] = mac
+			found[mac] = a.Name
+		}
+	}
+	for idx := range p.peerMAC {
+		if !alive[idx] {
+			delete(p.peerMAC, idx)
+		}
+	}
+	return found, nil
+}
+
+func (p *netlinkPorts) readPeerMAC(nsid, peerIndex int) (string, error) {
+	if nsid < 0 || peerIndex == 0 {
+		return "", nil
+	}
+	h, err := p.sandboxHandle(nsid)
+	if err != nil || h == nil {
+		return "", err
+	}
+	peer, err := h.LinkByIndex(peerIndex)
+	if err != nil {
+		return "", fmt.Errorf("peer %d in netns %d: %w", peerIndex, nsid, err)
+	}
+	return strings.ToLower(peer.Attrs().HardwareAddr.String()), nil
+}
+
+// sandboxHandle returns a handle in the namespace with that netnsid,
+// rescanning Docker's sandbox files when the id is new.
+func (p *netlinkPorts) sandboxHandle(nsid int) (*netlink.Handle, error) {
+	if h, ok := p.sandbox[nsid]; ok {
+		return h, nil
+	}
+	entries, err := os.ReadDir(p.dir)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", p.dir, err)
+	}
+	for _, e := range entries {
+		h, id, err := openSandbox(filepath.Join(p.dir, e.Name()))
+		if err != nil || h == nil {
+			continue // sandbox being removed, or no veth crossed into it yet
+		}
+		if old, ok := p.sandbox[id]; ok {
+			old.Close() // a stale handle whose id the kernel has reused
+		}
+		p.sandbox[id] = h
+	}
+	return p.sandbox[nsid], nil
+}
+
+// openSandbox opens a netlink handle in the namespace at path and returns it
+// with the namespace's id as the host namespace sees it.
+func openSandbox(path string) (*netlink.Handle, int, error) {
+	ns, err := netns.GetFromPath(path)
+	if err != nil {
+		return nil, -1, fmt.Errorf("open %s: %w", path, err)
+	}
+	defer ns.Close()
+	id, err := netlink.GetNetNsIdByFd(int(ns))
+	if err != nil || id < 0 {
+		return nil, -1, err
+	}
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		return nil, -1, fmt.Errorf("netlink handle in %s: %w", path, err)
+	}
+	return h, id, nil
+}
+
+// Watch implements portFinder.
+func (p *netlinkPorts) Watch(ctx context.Context, changed func(bridge string)) error {
+	updates := make(chan netlink.LinkUpdate, 256)
+	errc := make(chan error, 1)
+	err := netlink.LinkSubscribeWithOptions(updates, ctx.Done(), netlink.LinkSubscribeOptions{
+		ErrorCallback: func(err error) {
+			select {
+			case errc <- err:
+			default:
+			}
+		},
+		ReceiveBufferSize: 1 << 20,
+	})
+	if err != nil {
+		return fmt.Errorf("subscribe to link updates: %w", err)
+	}
+	names := map[int]string{} // bridge ifindex -> name
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-errc:
+			return fmt.Errorf("link updates: %w", err)
+		case u, ok := <-updates:
+			if !ok {
+				return errors.New("link updates: subscription closed")
+			}
+			a := u.Link.Attrs()
+			if u.Link.Type() != "veth" || a.MasterIndex == 0 {
+				continue
+			}
+			if u.Header.Type == unix.RTM_DELLINK {
+				p.forget(a.Index)
+			}
+			name, ok := names[a.MasterIndex]
+			if !ok {
+				br, err := p.host.LinkByIndex(a.MasterIndex)
+				if err != nil {
+					continue
+				}
+				name = br.Attrs().Name
+				names[a.MasterIndex] = name
+			}
+			changed(name)
+		}
+	}
+}
+
+func (p *netlinkPorts) forget(index int) {
+	p.mu.Lock()
+	delete(p.peerMAC, index)
+	p.mu.Unlock()
+}
+
+// listLinks retries a link dump the kernel interrupted (the link table
+// changed under it), as containernetworking's netlinksafe does.
+func listLinks(list func() ([]netlink.Link, error)) ([]netlink.Link, error) {
+	var err error
+	for range 5 {
+		var links []netlink.Link
+		links, err = list()
+		if !errors.Is(err, netlink.ErrDumpInterrupted) {
+			return links, err
+		}
+	}
+	return nil, err
+}
