@@ -1,7 +1,5 @@
 package docker
 
-
-
 // pendingBridges maps each bridge to the MACs of its endpoints whose veth is
 // not known yet; nil when nothing is pending.
 func (t *Tracker) pendingBridges() map[string][]string {
@@ -61,4 +59,3 @@ func (t *Tracker) resolvePorts(bridge string) bool {
 	}
 	return changed
 }
-
