@@ -1,0 +1,117 @@
+package enforcer
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/zonewall/zonewall/zones"
+)
+
+// endpointClass is one filterable endpoint with the zone id its traffic carries.
+type endpointClass struct {
+	container *Container
+	ep        Endpoint
+	id        uint8
+}
+
+// classification is the membership part of compilation.
+type classification struct {
+	endpoints []endpointClass
+	zoneOf    map[string]string // container ID -> zone or class name
+}
+
+// classify decides the zone id of every endpoint of every running container
+// and reports what cannot be filtered.
+func classify(p *zones.Policy, inv Inventory, ids map[string]uint8, r *Report) classification {
+	nets := map[string]Network{}
+	for _, n := range inv.Networks {
+		nets[n.ID] = n
+	}
+	cls := classification{zoneOf: map[string]string{}}
+	r.Members = cls.zoneOf
+	for i := range inv.Containers {
+		c := &inv.Containers[i]
+		if !c.Running {
+			continue
+		}
+		id, name := containerZone(p, c, ids, r)
+		if c.NetworkMode == "host" {
+			cls.zoneOf[c.ID] = ClassHostNetwork
+			r.add(c, FindingHostNetwork, "shares the host's network namespace; its traffic cannot be filtered per container")
+			continue
+		}
+		cls.zoneOf[c.ID] = name
+		if peer, ok := strings.CutPrefix(c.NetworkMode, "container:"); ok {
+			sharedNamespace(p, inv, c, peer, ids, r)
+			continue
+		}
+		for _, ep := range c.Endpoints {
+			n, known := nets[ep.NetworkID]
+			driver := n.Driver
+			if !known && ep.Bridge != "" {
+				driver = "bridge"
+			}
+			if driver != "bridge" {
+				r.add(c, FindingUnfilterable, fmt.Sprintf("network %s uses driver %q, which bypasses the host bridge", ep.NetworkName, driver))
+				continue
+			}
+			epID := id
+			if n.Default || ep.Bridge == "docker0" {
+				epID = ZoneIDDefaultBridge
+				r.add(c, FindingDefaultBridge, "attached to Docker's default bridge (docker0)")
+			}
+			if ep.HostVeth == "" {
+				r.add(c, FindingNoVeth, fmt.Sprintf("host veth of its endpoint on %s is unknown; its traffic is dropped until it is", ep.NetworkName))
+			}
+			cls.endpoints = append(cls.endpoints, endpointClass{container: c, ep: ep, id: epID})
+		}
+	}
+	return cls
+}
+
+// containerZone matches a container against the zones.
+func containerZone(p *zones.Policy, c *Container, ids map[string]uint8, r *Report) (uint8, string) {
+	m := p.ZoneOf(zonesContainer(c))
+	switch {
+	case m.Conflict():
+		r.add(c, FindingConflict, "matched by zones "+strings.Join(m.Matched, ", ")+"; treated as unzoned", m.Matched...)
+		return ZoneIDConflict, ClassConflict
+	case m.Zone == "":
+		r.add(c, FindingUnzoned, "matches no zone")
+		return ZoneIDUnzoned, ClassUnzoned
+	}
+	id, ok := ids[m.Zone]
+	if !ok {
+		return ZoneIDUnzoned, ClassUnzoned
+	}
+	return id, m.Zone
+}
+
+// sharedNamespace reports a container that lives in another's namespace:
+// its traffic carries the peer's identity.
+func sharedNamespace(p *zones.Policy, inv Inventory, c *Container, peerRef string, ids map[string]uint8, r *Report) {
+	for i := range inv.Containers {
+		peer := &inv.Containers[i]
+		if peer.ID != peerRef && !strings.HasPrefix(peer.ID, peerRef) && peer.Name != peerRef {
+			continue
+		}
+		m := p.ZoneOf(zonesContainer(peer))
+		if m.Zone == "" || m.Conflict() {
+			r.add(c, FindingUnfilterable, "shares the network namespace of unzoned container "+peer.Name)
+		} else if own := p.ZoneOf(zonesContainer(c)); own.Zone != m.Zone {
+			r.add(c, FindingUnfilterable, fmt.Sprintf("shares the network namespace of %s; its traffic is judged as zone %s", peer.Name, m.Zone))
+		}
+		return
+	}
+	r.add(c, FindingUnfilterable, "shares the network namespace of unknown container "+peerRef)
+}
+
+func zonesContainer(c *Container) zones.Container {
+	zc := zones.Container{Name: c.Name, Image: c.Image, Labels: c.Labels}
+	for _, ep := range c.Endpoints {
+		zc.Networks = append(zc.Networks, ep.NetworkName)
+	}
+	sort.Strings(zc.Networks)
+	return zc
+}

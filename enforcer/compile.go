@@ -1,0 +1,78 @@
+package enforcer
+
+import (
+	"net/netip"
+
+	"github.com/zonewall/zonewall/zones"
+)
+
+// Options are the compile-time settings that do not come from the policy.
+type Options struct {
+	NflogGroup uint16 // netfilter log group for drops (spec default 7001)
+	Table      string // name of both tables; default "zonewall"
+	// Resolvers narrows settings.dns: allow to these upstream resolvers;
+	// empty allows port 53 to every world address (outside metadata).
+	Resolvers []netip.Addr
+}
+
+// DefaultTable is the name of zonewall's tables.
+const DefaultTable = "zonewall"
+
+// Compile turns a policy and the running containers into the desired
+// ruleset. It is pure: same input, same output, no I/O.
+func Compile(p *zones.Policy, inv Inventory, opts Options) (*Ruleset, Report) {
+	if opts.Table == "" {
+		opts.Table = DefaultTable
+	}
+	settings := p.Settings
+	if settings.Mode == "" {
+		settings = zones.DefaultSettings()
+	}
+	rs := staticRuleset(opts, settings.Mode == "audit")
+	for _, t := range rs.Tables {
+		for _, c := range t.Chains {
+			for _, rule := range c.Rules {
+				if rule.Log != nil {
+					rs.LogPrefixes[rule.Log.Prefix] = DefaultOrigin(originOfDenyChain(c.Name))
+				}
+			}
+		}
+	}
+	ids, report := zoneIDs(p)
+	rs.Zones = map[uint8]string{
+		ZoneIDUnzoned: ClassUnzoned, ZoneIDConflict: ClassConflict, ZoneIDDefaultBridge: ClassDefaultBridge,
+	}
+	for name, id := range ids {
+		rs.Zones[id] = name
+	}
+	cls := classify(p, inv, ids, &report)
+	fillMembership(rs, cls)
+	fillAllow(rs, p, settings, ids, opts)
+	unreachableFlows(p, inv, cls, &report)
+	return rs, report
+}
+
+// originOfDenyChain maps "deny_no_flow_world" back to "no-flow-world".
+func originOfDenyChain(chain string) string {
+	for _, o := range []string{OriginUnknownPort, OriginSpoof, OriginBadEther, OriginInvalid, OriginNoFlowCC,
+		OriginNoFlowWorld, OriginNoFlowHost, OriginNoFlowIn, OriginNoFlowOut} {
+		if DenyChainName(o) == chain {
+			return o
+		}
+	}
+	return chain
+}
+
+// zoneIDs numbers the zones 1..N in policy order.
+func zoneIDs(p *zones.Policy) (map[string]uint8, Report) {
+	ids := map[string]uint8{}
+	var r Report
+	for i, z := range p.Zones {
+		if i >= MaxZones {
+			r.add(nil, FindingTooManyZones, "zone "+z.Name+" exceeds the mark's capacity; its members are treated as unzoned", z.Name)
+			continue
+		}
+		ids[z.Name] = uint8(i + 1)
+	}
+	return ids, r
+}

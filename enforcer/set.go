@@ -1,0 +1,140 @@
+package enforcer
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+)
+
+// FieldType is the type of one component of a set key (or of a map's data).
+type FieldType int
+
+const (
+	FieldNone   FieldType = iota
+	FieldIfname           // interface name, 16 bytes
+	FieldMark             // packet mark (zone bits), 4 bytes host order
+	FieldIPv4             // ipv4_addr
+	FieldIPv6             // ipv6_addr
+	FieldProto            // inet_proto (l4 protocol number)
+	FieldPort             // inet_service (network order)
+)
+
+var fieldTypeNames = map[FieldType]string{
+	FieldIfname: "ifname", FieldMark: "mark", FieldIPv4: "ipv4_addr",
+	FieldIPv6: "ipv6_addr", FieldProto: "inet_proto", FieldPort: "inet_service",
+}
+
+func (f FieldType) String() string { return fieldTypeNames[f] }
+
+// Set is a named set (or map, when Data != FieldNone) in a table.
+type Set struct {
+	Name     string
+	Key      []FieldType // more than one: a concatenation
+	Data     FieldType   // FieldMark for maps; FieldNone for plain sets
+	Interval bool        // keys are ranges (concatenated interval set)
+	Comment  string
+	Elements []Element
+}
+
+// Element is one set element: one value (or inclusive range) per key field.
+type Element struct {
+	Key    []Field
+	Data   uint32 // map value (a mark); unused for sets
+	Origin Origin
+}
+
+// Field is one component of an element key. Which members are used depends
+// on the set's FieldType: Name for ifname, Addr/AddrHi for addresses,
+// Lo/Hi for mark, proto and port. Ranges are inclusive at both ends.
+type Field struct {
+	Name         string
+	Addr, AddrHi netip.Addr
+	Lo, Hi       uint32
+}
+
+// IfnameField is an exact interface name.
+func IfnameField(name string) Field { return Field{Name: name} }
+
+// NumField is an exact mark, protocol or port.
+func NumField(v uint32) Field { return Field{Lo: v, Hi: v} }
+
+// NumRange is an inclusive range of marks, protocols or ports.
+func NumRange(lo, hi uint32) Field { return Field{Lo: lo, Hi: hi} }
+
+// AddrField is one exact address.
+func AddrField(a netip.Addr) Field { return Field{Addr: a, AddrHi: a} }
+
+// AddrRange is an inclusive address range.
+func AddrRange(lo, hi netip.Addr) Field { return Field{Addr: lo, AddrHi: hi} }
+
+// PrefixField is the inclusive range a CIDR covers.
+func PrefixField(p netip.Prefix) Field {
+	p = p.Masked()
+	return Field{Addr: p.Addr(), AddrHi: lastAddr(p)}
+}
+
+// render writes one field in nft syntax.
+func (f Field) render(t FieldType) string {
+	switch t {
+	case FieldIfname:
+		return fmt.Sprintf("%q", f.Name)
+	case FieldIPv4, FieldIPv6:
+		if f.Addr == f.AddrHi {
+			return f.Addr.String()
+		}
+		if p, ok := rangeAsPrefix(f.Addr, f.AddrHi); ok {
+			return p.String()
+		}
+		return f.Addr.String() + "-" + f.AddrHi.String()
+	case FieldMark:
+		if f.Lo == f.Hi {
+			return fmt.Sprintf("0x%08x", f.Lo)
+		}
+		return fmt.Sprintf("0x%08x-0x%08x", f.Lo, f.Hi)
+	case FieldProto:
+		if f.Lo == f.Hi {
+			return protoName(uint8(f.Lo))
+		}
+		return fmt.Sprintf("%d-%d", f.Lo, f.Hi)
+	default:
+		if f.Lo == f.Hi {
+			return fmt.Sprint(f.Lo)
+		}
+		return fmt.Sprintf("%d-%d", f.Lo, f.Hi)
+	}
+}
+
+// String renders the element as nft prints it inside "elements = { ... }".
+func (e Element) render(s *Set) string {
+	parts := make([]string, len(e.Key))
+	for i, f := range e.Key {
+		parts[i] = f.render(s.Key[i])
+	}
+	out := strings.Join(parts, " . ")
+	if s.Data != FieldNone {
+		out += " : " + NumField(e.Data).render(s.Data)
+	}
+	return out
+}
+
+func protoName(p uint8) string {
+	switch p {
+	case ProtoTCP:
+		return "tcp"
+	case ProtoUDP:
+		return "udp"
+	case ProtoICMP:
+		return "icmp"
+	case ProtoICMPv6:
+		return "ipv6-icmp"
+	}
+	return fmt.Sprint(p)
+}
+
+// IP protocol numbers used in keys.
+const (
+	ProtoICMP   = 1
+	ProtoTCP    = 6
+	ProtoUDP    = 17
+	ProtoICMPv6 = 58
+)

@@ -1,0 +1,195 @@
+package enforcer
+
+// The static part of the ruleset: tables, sets (without elements), chains and
+// rules. It depends only on the mode (enforce/audit) and the log group, never
+// on the containers, so container churn only ever changes set elements.
+
+// Set names.
+const (
+	SetPortZone  = "port_zone"  // bridge: host veth -> zone mark
+	SetPortAddr4 = "port_addr4" // bridge: host veth . IPv4 the endpoint owns
+	SetPortAddr6 = "port_addr6" // bridge: host veth . IPv6 the endpoint owns
+	SetZoneOf4   = "zone_of4"   // inet: container IPv4 -> zone mark
+	SetZoneOf6   = "zone_of6"   // inet: container IPv6 -> zone mark
+	SetAllowCC   = "allow_cc"   // inet: src zone . dst zone . l4proto . dport
+	SetAllowW4   = "allow_w4"   // inet: src zone . world IPv4 . l4proto . dport
+	SetAllowW6   = "allow_w6"
+	SetAllowIn4  = "allow_in4" // inet: world IPv4 source . dst zone . l4proto . dport
+	SetAllowIn6  = "allow_in6"
+	SetAllowHost = "allow_host" // inet: src zone . l4proto . dport (to the host itself)
+	SetAllowOut  = "allow_out"  // inet: dst zone . l4proto . dport (host -> container)
+)
+
+// Chain priorities: before Docker's filter-priority chains (iptables-nft
+// and Docker 29's nftables backend both use priority filter = 0).
+const (
+	PriorityBridgePrerouting = -300
+	PriorityInet             = -10
+)
+
+// vethPrefix is how Docker names the host end of a container's veth pair.
+const vethPrefix = "veth"
+
+func staticRuleset(opts Options, audit bool) *Ruleset {
+	return &Ruleset{
+		Tables:      []*Table{bridgeTable(opts, audit), inetTable(opts, audit)},
+		LogPrefixes: map[string]Origin{},
+		NflogGroup:  opts.NflogGroup,
+	}
+}
+
+func bridgeTable(opts Options, audit bool) *Table {
+	v4 := []uint16{EtherIPv4}
+	v6 := []uint16{EtherIPv6}
+	arp := []uint16{EtherARP}
+	icmp6 := MatchL4Proto{ProtoICMPv6}
+	return &Table{
+		Family: FamilyBridge,
+		Name:   opts.Table,
+		Sets: []*Set{
+			{Name: SetPortZone, Key: []FieldType{FieldIfname}, Data: FieldMark, Comment: "container port -> zone"},
+			{Name: SetPortAddr4, Key: []FieldType{FieldIfname, FieldIPv4}, Comment: "addresses Docker gave each port"},
+			{Name: SetPortAddr6, Key: []FieldType{FieldIfname, FieldIPv6}, Comment: "addresses Docker gave each port"},
+		},
+		Chains: []*Chain{
+			{Name: "prerouting", Hook: "prerouting", Priority: PriorityBridgePrerouting, Rules: []*Rule{
+				{Matches: []Match{MatchIifnamePrefix{Prefix: vethPrefix, Negate: true}}, Verdict: Verdict{Kind: VerdictAccept},
+					Comment: "not a container port"},
+				{Matches: []Match{MatchLookup{Key: []KeyPart{KeyIifname}, Set: SetPortZone, Negate: true}}, Verdict: gotoDeny(OriginUnknownPort)},
+				{SetMarkFromMap: SetPortZone},
+				{Matches: []Match{MatchEtherType{Types: []uint16{EtherIPv4, EtherIPv6, EtherARP}, Negate: true}}, Verdict: gotoDeny(OriginBadEther)},
+				{Matches: []Match{MatchEtherType{Types: arp}, MatchLookup{Key: []KeyPart{KeyIifname, KeyARPSaddr}, Set: SetPortAddr4, Negate: true},
+					MatchARPSaddr{Addr: unspecified4, Negate: true}}, Verdict: gotoDeny(OriginSpoof)},
+				{Matches: []Match{MatchEtherType{Types: v4}, MatchLookup{Key: []KeyPart{KeyIifname, KeyIPSaddr}, Set: SetPortAddr4, Negate: true}},
+					Verdict: gotoDeny(OriginSpoof)},
+				{Matches: []Match{MatchEtherType{Types: v6}, icmp6, MatchIP6Saddr{Prefix: unspecified6}}, Verdict: Verdict{Kind: VerdictAccept},
+					Comment: "duplicate address detection"},
+				{Matches: []Match{MatchEtherType{Types: v6}, icmp6, MatchIP6Saddr{Prefix: linkLocal6}}, Verdict: Verdict{Kind: VerdictAccept},
+					Comment: "neighbour discovery"},
+				{Matches: []Match{MatchEtherType{Types: v6}, MatchLookup{Key: []KeyPart{KeyIifname, KeyIP6Saddr}, Set: SetPortAddr6, Negate: true}},
+					Verdict: gotoDeny(OriginSpoof)},
+			}},
+			denyChain(OriginUnknownPort, opts, audit),
+			denyChain(OriginBadEther, opts, audit),
+			denyChain(OriginSpoof, opts, audit),
+		},
+	}
+}
+
+func inetTable(opts Options, audit bool) *Table {
+	interval := func(name, comment string, key ...FieldType) *Set {
+		return &Set{Name: name, Key: key, Interval: true, Comment: comment}
+	}
+	established := MatchCtState{States: []string{"established", "related"}}
+	invalid := MatchCtState{States: []string{"invalid"}}
+	nd := []Match{MatchL4Proto{ProtoICMPv6}, MatchICMPv6Type{From: 133, To: 136}}
+	ip4, ip6 := MatchNfproto{IPv6: false}, MatchNfproto{IPv6: true}
+	accept := Verdict{Kind: VerdictAccept}
+	fromContainer := MatchMarkZone{Value: 0, Negate: true}
+	lookup := func(set string, key ...KeyPart) MatchLookup { return MatchLookup{Key: key, Set: set} }
+	return &Table{
+		Family: FamilyInet,
+		Name:   opts.Table,
+		Sets: []*Set{
+			{Name: SetZoneOf4, Key: []FieldType{FieldIPv4}, Data: FieldMark, Comment: "container address -> zone"},
+			{Name: SetZoneOf6, Key: []FieldType{FieldIPv6}, Data: FieldMark, Comment: "container address -> zone"},
+			interval(SetAllowCC, "container -> container", FieldMark, FieldMark, FieldProto, FieldPort),
+			interval(SetAllowW4, "container -> world", FieldMark, FieldIPv4, FieldProto, FieldPort),
+			interval(SetAllowW6, "container -> world", FieldMark, FieldIPv6, FieldProto, FieldPort),
+			interval(SetAllowIn4, "world -> container", FieldIPv4, FieldMark, FieldProto, FieldPort),
+			interval(SetAllowIn6, "world -> container", FieldIPv6, FieldMark, FieldProto, FieldPort),
+			interval(SetAllowHost, "container -> host", FieldMark, FieldProto, FieldPort),
+			interval(SetAllowOut, "host -> container", FieldMark, FieldProto, FieldPort),
+		},
+		Chains: []*Chain{
+			{Name: "forward", Hook: "forward", Priority: PriorityInet, Rules: []*Rule{
+				{Matches: []Match{established}, Verdict: accept},
+				{Matches: []Match{fromContainer}, Verdict: Verdict{Kind: VerdictGoto, Chain: "from_container"}},
+				{Matches: []Match{ip4, lookup(SetZoneOf4, KeyIPDaddr)}, Verdict: Verdict{Kind: VerdictGoto, Chain: "to_container"}},
+				{Matches: []Match{ip6, lookup(SetZoneOf6, KeyIP6Daddr)}, Verdict: Verdict{Kind: VerdictGoto, Chain: "to_container"}},
+			}},
+			{Name: "from_container", Rules: []*Rule{
+				{Matches: []Match{invalid}, Verdict: gotoDeny(OriginInvalid)},
+				{Matches: nd, Verdict: accept},
+				{Matches: []Match{ip4, lookup(SetAllowCC, KeyMarkZone, KeyZoneOfDaddr4, KeyL4Proto, KeyTHDport)}, Verdict: accept},
+				{Matches: []Match{ip6, lookup(SetAllowCC, KeyMarkZone, KeyZoneOfDaddr6, KeyL4Proto, KeyTHDport)}, Verdict: accept},
+				{Matches: []Match{ip4, lookup(SetZoneOf4, KeyIPDaddr)}, Verdict: gotoDeny(OriginNoFlowCC)},
+				{Matches: []Match{ip6, lookup(SetZoneOf6, KeyIP6Daddr)}, Verdict: gotoDeny(OriginNoFlowCC)},
+				{Matches: []Match{ip4, lookup(SetAllowW4, KeyMarkZone, KeyIPDaddr, KeyL4Proto, KeyTHDport)}, Verdict: accept},
+				{Matches: []Match{ip6, lookup(SetAllowW6, KeyMarkZone, KeyIP6Daddr, KeyL4Proto, KeyTHDport)}, Verdict: accept},
+				{Verdict: gotoDeny(OriginNoFlowWorld)},
+			}},
+			{Name: "to_container", Rules: []*Rule{
+				{Matches: []Match{invalid}, Verdict: gotoDeny(OriginInvalid)},
+				{Matches: nd, Verdict: accept},
+				{Matches: []Match{ip4, lookup(SetAllowIn4, KeyIPSaddr, KeyZoneOfDaddr4, KeyL4Proto, KeyTHDport)}, Verdict: accept},
+				{Matches: []Match{ip6, lookup(SetAllowIn6, KeyIP6Saddr, KeyZoneOfDaddr6, KeyL4Proto, KeyTHDport)}, Verdict: accept},
+				{Verdict: gotoDeny(OriginNoFlowIn)},
+			}},
+			{Name: "input", Hook: "input", Priority: PriorityInet, Rules: []*Rule{
+				{Matches: []Match{established}, Verdict: accept},
+				{Matches: []Match{fromContainer}, Verdict: Verdict{Kind: VerdictGoto, Chain: "to_host"}},
+			}},
+			{Name: "to_host", Rules: []*Rule{
+				{Matches: []Match{invalid}, Verdict: gotoDeny(OriginInvalid)},
+				{Matches: nd, Verdict: accept},
+				{Matches: []Match{lookup(SetAllowHost, KeyMarkZone, KeyL4Proto, KeyTHDport)}, Verdict: accept},
+				{Verdict: gotoDeny(OriginNoFlowHost)},
+			}},
+			{Name: "output", Hook: "output", Priority: PriorityInet, Rules: []*Rule{
+				{Matches: []Match{established}, Verdict: accept},
+				{Matches: nd, Verdict: accept},
+				{Matches: []Match{ip4, lookup(SetAllowOut, KeyZoneOfDaddr4, KeyL4Proto, KeyTHDport)}, Verdict: accept},
+				{Matches: []Match{ip6, lookup(SetAllowOut, KeyZoneOfDaddr6, KeyL4Proto, KeyTHDport)}, Verdict: accept},
+				{Matches: []Match{ip4, lookup(SetZoneOf4, KeyIPDaddr)}, Verdict: gotoDeny(OriginNoFlowOut)},
+				{Matches: []Match{ip6, lookup(SetZoneOf6, KeyIP6Daddr)}, Verdict: gotoDeny(OriginNoFlowOut)},
+			}},
+			denyChain(OriginInvalid, opts, audit),
+			denyChain(OriginNoFlowCC, opts, audit),
+			denyChain(OriginNoFlowWorld, opts, audit),
+			denyChain(OriginNoFlowIn, opts, audit),
+			denyChain(OriginNoFlowHost, opts, audit),
+			denyChain(OriginNoFlowOut, opts, audit),
+		},
+	}
+}
+
+// DenyChainName is the regular chain every default denial of that origin
+// jumps to; its counter counts them.
+func DenyChainName(origin string) string { return "deny_" + underscore(origin) }
+
+func gotoDeny(origin string) Verdict {
+	return Verdict{Kind: VerdictGoto, Chain: DenyChainName(origin)}
+}
+
+// LogPrefix is the NFLOG prefix of a default denial; audit mode uses a
+// different word so consumers can tell would-be drops from drops.
+func LogPrefix(origin string, audit bool) string {
+	if audit {
+		return "zw:audit:" + origin + " "
+	}
+	return "zw:drop:" + origin + " "
+}
+
+// denyChain logs (rate limited, so a flood cannot flood the log) and then
+// drops, or in audit mode accepts, with a counter either way.
+func denyChain(origin string, opts Options, audit bool) *Chain {
+	final := Verdict{Kind: VerdictDrop}
+	if audit {
+		final = Verdict{Kind: VerdictAccept}
+	}
+	return &Chain{Name: DenyChainName(origin), Rules: []*Rule{
+		{Log: &Log{Prefix: LogPrefix(origin, audit), Group: opts.NflogGroup, RatePerSec: 20, BurstPacket: 50}},
+		{Counter: true, Verdict: final},
+	}}
+}
+
+func underscore(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c == '-' {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
