@@ -7,6 +7,7 @@
 package policytest
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"regexp"
@@ -50,6 +51,10 @@ func Run(p *zones.Policy, exps []Expectation) []Result {
 func ParseFile(file string, p *zones.Policy) ([]Expectation, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the file is named already
+		}
 		return nil, zones.ErrorList{{Pos: zones.Pos{File: file}, Msg: fmt.Sprintf("cannot read: %v", err)}}
 	}
 	return Parse(file, data, p)
