@@ -1,0 +1,45 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+func init() {
+	registerCommand(func(a *app) *cobra.Command {
+		var asJSON bool
+		cmd := &cobra.Command{
+			Use:   "audit",
+			Short: "Report containers and ports that zonewall cannot or does not protect (exit 3 if any)",
+			Long: "From the running daemon: host-network, default-bridge, unzoned, conflicting and\n" +
+				"unfilterable containers; ports published on every interface that no flow from world\n" +
+				"reaches; flows impossible because their zones share no Docker network; br_netfilter off.\n" +
+				"Exit code 3 when anything is reported, 0 when clean.",
+			Args: noArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				res, err := daemonClient(a).Audit(cmd.Context())
+				if err != nil {
+					return daemonError(err)
+				}
+				out := cmd.OutOrStdout()
+				if asJSON {
+					if err := writeJSONOut(out, res); err != nil {
+						return err
+					}
+				} else if len(res.Findings) == 0 {
+					fmt.Fprintln(out, "no findings")
+				} else {
+					printFindings(out, res.Findings, "")
+					fmt.Fprintf(out, "%s\n", plural(len(res.Findings), "finding"))
+				}
+				if len(res.Findings) > 0 {
+					return &exitError{code: exitFindings}
+				}
+				return nil
+			},
+		}
+		cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+		return cmd
+	})
+}
