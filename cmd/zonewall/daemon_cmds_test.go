@@ -193,13 +193,13 @@ func TestAuditExitCodes(t *testing.T) {
 
 func TestDropsOutput(t *testing.T) {
 	f := &fakeDaemon{drops: []control.Drop{{
-		Time: time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC), Prefix: "zonewall drop: no flow", Proto: "tcp",
+		Time: time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC), Prefix: "zonewall drop: no flow", Decided: "no-flow-world", Proto: "tcp",
 		Src: control.DropSide{Addr: "172.30.0.3", Port: 40000, Kind: "container", Container: "db-1", Service: "shop/db", Zone: "db"},
 		Dst: control.DropSide{Addr: "2001:db8::7", Port: 443, Kind: "world"},
 	}}}
 	sock := startFakeDaemon(t, f)
 	out, _, code := runDaemonCLI(t, "--socket", sock, "drops")
-	want := "2026-11-25T03:00:00.000Z tcp    172.30.0.3:40000 (db-1 shop/db, zone db) -> [2001:db8::7]:443 (world)  zonewall drop: no flow\n"
+	want := "2026-11-25T03:00:00.000Z tcp    172.30.0.3:40000 (db-1 shop/db, zone db) -> [2001:db8::7]:443 (world)  zonewall drop: no flow [no-flow-world]\n"
 	if code != 0 || out != want {
 		t.Errorf("drops: code %d\n%q\nwant\n%q", code, out, want)
 	}

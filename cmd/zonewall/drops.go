@@ -48,7 +48,11 @@ func init() {
 // printDrop prints one line: time, protocol, both ends with their container,
 // compose service and zone, and the log prefix (which default decided).
 func printDrop(w io.Writer, d control.Drop) {
-	fmt.Fprintf(w, "%s %-6s %s -> %s  %s\n", d.Time.UTC().Format("2006-01-02T15:04:05.000Z"), d.Proto, dropSide(d.Src), dropSide(d.Dst), d.Prefix)
+	why := d.Prefix
+	if d.Decided != "" {
+		why += " [" + d.Decided + "]"
+	}
+	fmt.Fprintf(w, "%s %-6s %s -> %s  %s\n", d.Time.UTC().Format("2006-01-02T15:04:05.000Z"), d.Proto, dropSide(d.Src), dropSide(d.Dst), why)
 }
 
 func dropSide(s control.DropSide) string {

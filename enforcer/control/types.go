@@ -21,6 +21,7 @@ type Status struct {
 	ApplyFailures   int           `json:"apply_failures"`
 	DriftRepairs    int           `json:"drift_repairs"`
 	ReloadFailures  int           `json:"reload_failures"`
+	VerifyFailures  int           `json:"verify_failures"` // drift checks that could not run
 	StoppedHostNet  []string      `json:"stopped_host_network,omitempty"` // containers stopped by host_network: stop
 	StartedAt       time.Time     `json:"started_at"`
 	Uptime          time.Duration `json:"uptime_ns"`
@@ -114,7 +115,8 @@ type Resolved struct {
 // Drop is one dropped (or, in audit mode, would-be dropped) packet.
 type Drop struct {
 	Time     time.Time `json:"time"`
-	Prefix   string    `json:"prefix"` // the NFLOG prefix: which default or rule decided
+	Prefix   string    `json:"prefix"`            // the NFLOG prefix of the rule that logged it
+	Decided  string    `json:"decided,omitempty"` // which default (or flow, in audit mode) the prefix stands for
 	Proto    string    `json:"proto"`
 	Src      DropSide  `json:"src"`
 	Dst      DropSide  `json:"dst"`

@@ -3,6 +3,7 @@ package daemon
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/zonewall/zonewall/enforcer"
 	"github.com/zonewall/zonewall/enforcer/control"
@@ -19,8 +20,8 @@ func (d *Daemon) Audit() control.Audit {
 	findings := append([]control.Finding(nil), d.findings...)
 	d.mu.Unlock()
 
-	if brnf != "on" && brnf != "unknown" {
-		findings = append(findings, control.Finding{Kind: "br-netfilter", Detail: "bridged traffic bypasses the inet hooks: " + brnf})
+	if strings.HasPrefix(brnf, "off") {
+		findings = append(findings, control.Finding{Kind: "br-netfilter", Detail: "bridged traffic between containers is not filtered: " + brnf})
 	}
 	if pol != nil && v != nil {
 		findings = append(findings, d.unreachablePublished(pol.p, v)...)

@@ -37,9 +37,9 @@ type Config struct {
 	Notify  Notifier         // nil: no service manager
 	Metrics Metrics          // nil: not exported
 
-	// BridgeNetfilter returns nil when br_netfilter hands bridged traffic
-	// to the inet hooks, or why it does not.
-	BridgeNetfilter func() error
+	// BridgeNetfilter checks that br_netfilter hands bridged traffic to the
+	// inet hooks: a short state for status ("on", ...), or why it does not.
+	BridgeNetfilter func() (string, error)
 	// HostAddrs lists this host's own addresses (explain, drops).
 	HostAddrs func() []netip.Addr
 
@@ -104,6 +104,8 @@ type Daemon struct {
 	applyFails  int
 	drifts      int
 	reloadFail  int
+	verifyFails int
+	lastRuleset Ruleset // last accepted by the kernel, for drop attribution
 	hostAddrs   []netip.Addr
 	hostAddrsAt time.Time
 
@@ -192,12 +194,13 @@ func (d *Daemon) checkBridgeNetfilter() {
 		d.brnf = "unknown"
 		return
 	}
-	if err := d.cfg.BridgeNetfilter(); err != nil {
-		d.brnf = err.Error()
+	st, err := d.cfg.BridgeNetfilter()
+	if err != nil {
+		d.brnf = "off: " + err.Error()
 		d.log.Error("br_netfilter is off: traffic between containers on one bridge is NOT filtered", "err", err)
 		return
 	}
-	d.brnf = "on"
+	d.brnf = st
 }
 
 // loop is the only goroutine that touches the kernel.
@@ -277,15 +280,22 @@ func (d *Daemon) verify() bool {
 	if !d.ready {
 		return false // nothing of ours is expected in the kernel yet
 	}
-	err := d.cfg.Kernel.Verify()
-	if err == nil {
+	drift, err := d.cfg.Kernel.Verify()
+	if err != nil {
+		d.mu.Lock()
+		d.verifyFails++
+		d.mu.Unlock()
+		d.log.Warn("drift check failed", "err", err)
+		return false
+	}
+	if drift == nil {
 		return false
 	}
 	d.mu.Lock()
 	d.drifts++
 	d.mu.Unlock()
 	d.cfg.Metrics.DriftRepaired()
-	d.log.Warn("ruleset drift: our table was changed by someone else; rebuilding", "err", err)
+	d.log.Warn("ruleset drift: our tables were changed by someone else; rebuilding", "drift", drift)
 	d.needFull = true
 	return true
 }
@@ -346,7 +356,7 @@ func (d *Daemon) apply(rs Ruleset, reason string) error {
 		d.applyFails++
 		st.Error = err.Error()
 	} else {
-		d.lastOK = start
+		d.lastOK, d.lastRuleset = start, rs
 	}
 	st.LastSuccess = d.lastOK
 	d.lastApply = st

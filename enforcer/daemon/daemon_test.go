@@ -119,7 +119,7 @@ func (h *harness) applyCount() int { return len(h.kernel.history()) }
 
 func TestNothingAppliedBeforeSync(t *testing.T) {
 	h := newHarness(t, zonesYAML)
-	h.inv.add(container("aaaa1", "web-1", "shop", "172.30.0.2"))
+	h.inv.add(testContainer("aaaa1", "web-1", "shop", "172.30.0.2"))
 	h.start(nil)
 	for range 20 {
 		h.d.Changed()
@@ -150,7 +150,7 @@ func TestBurstIsCoalesced(t *testing.T) {
 
 	start := time.Now()
 	for i := range 200 {
-		h.inv.add(container(fmt.Sprintf("c%04d", i), fmt.Sprintf("web-%d", i), "shop", fmt.Sprintf("172.30.%d.%d", i/250, i%250+2)))
+		h.inv.add(testContainer(fmt.Sprintf("c%04d", i), fmt.Sprintf("web-%d", i), "shop", fmt.Sprintf("172.30.%d.%d", i/250, i%250+2)))
 		h.d.Changed()
 		time.Sleep(200 * time.Microsecond) // Docker's events arrive spread out, not all at once
 	}
@@ -183,7 +183,7 @@ func TestChangeAppliedQuicklyWhenIdle(t *testing.T) {
 	for i := range 20 {
 		time.Sleep(30 * time.Millisecond) // idle again
 		n := h.applyCount()
-		h.inv.add(container(fmt.Sprintf("d%04d", i), fmt.Sprintf("db-%d", i), "shop", fmt.Sprintf("172.31.0.%d", i+2)))
+		h.inv.add(testContainer(fmt.Sprintf("d%04d", i), fmt.Sprintf("db-%d", i), "shop", fmt.Sprintf("172.31.0.%d", i+2)))
 		start := time.Now()
 		h.d.Changed()
 		h.waitFor("apply", func() bool { return h.applyCount() > n })
@@ -200,7 +200,7 @@ func TestChangeAppliedQuicklyWhenIdle(t *testing.T) {
 func TestInvalidPolicyKeepsTheOldOne(t *testing.T) {
 	h := newHarness(t, zonesYAML)
 	h.inv.synced.Store(true)
-	h.inv.add(container("aaaa1", "web-1", "shop", "172.30.0.2"))
+	h.inv.add(testContainer("aaaa1", "web-1", "shop", "172.30.0.2"))
 	h.start(func(c *Config) { c.WatchZonesDir = true })
 	h.waitFor("first apply", func() bool { return h.applyCount() == 1 })
 	before := h.kernel.history()[0].text
@@ -256,7 +256,7 @@ func TestApplyFailureMeansFullRebuildNext(t *testing.T) {
 	h.start(func(c *Config) { c.RetryMin = 10 * time.Millisecond })
 	h.waitFor("first apply", func() bool { return h.applyCount() == 1 })
 	h.kernel.set(func(k *fakeKernel) { k.failNext = 1 })
-	h.inv.add(container("aaaa1", "web-1", "shop", "172.30.0.2"))
+	h.inv.add(testContainer("aaaa1", "web-1", "shop", "172.30.0.2"))
 	h.d.Changed()
 	h.waitFor("retry", func() bool { return h.applyCount() == 3 })
 	hist := h.kernel.history()
@@ -276,7 +276,7 @@ func TestBootFromState(t *testing.T) {
 	// A first daemon applies and saves its state.
 	h := newHarness(t, zonesYAML)
 	h.inv.synced.Store(true)
-	h.inv.add(container("aaaa1", "web-1", "shop", "172.30.0.2"))
+	h.inv.add(testContainer("aaaa1", "web-1", "shop", "172.30.0.2"))
 	h.start(nil)
 	h.waitFor("apply", func() bool { return h.applyCount() == 1 })
 	h.stopDaemon()
@@ -307,7 +307,7 @@ func TestBootFromState(t *testing.T) {
 func TestHostNetworkStop(t *testing.T) {
 	h := newHarness(t, zonesYAML+"settings:\n  host_network: stop\n")
 	h.inv.synced.Store(true)
-	c := container("hhhh1", "web-host", "host", "10.99.0.1")
+	c := testContainer("hhhh1", "web-host", "host", "10.99.0.1")
 	c.Endpoints = nil
 	h.inv.add(c)
 	h.start(nil)

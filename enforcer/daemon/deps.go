@@ -26,6 +26,12 @@ type Ruleset interface {
 	String() string // nft syntax
 }
 
+// DropOriginer is implemented by rulesets that know what each of their log
+// prefixes stands for (a default decision, or a flow).
+type DropOriginer interface {
+	DropOrigin(prefix string) string
+}
+
 // Engine is the pure policy side: zone files and compilation.
 type Engine interface {
 	// Load reads a zone-file directory; the error lists every problem
@@ -47,9 +53,10 @@ type ApplyStats struct {
 type Kernel interface {
 	// Apply installs rs in one transaction; full forces a complete rebuild.
 	Apply(rs Ruleset, full bool) (ApplyStats, error)
-	// Verify returns an error when the live table no longer matches what was
-	// last applied (deleted, flushed or changed by someone else).
-	Verify() error
+	// Verify returns drift != nil when the live tables no longer match what
+	// was last applied (deleted, flushed or changed by someone else), and
+	// err != nil when the check itself failed.
+	Verify() (drift error, err error)
 }
 
 // ContainerStopper stops containers (settings.host_network: stop).

@@ -13,11 +13,16 @@ import (
 // inventory of this instant (addresses are reused later) and keeps it.
 func (d *Daemon) RecordDrop(p DropPacket) {
 	d.mu.Lock()
-	v := d.view
+	v, rs := d.view, d.lastRuleset
 	d.mu.Unlock()
+	var decided string
+	if o, ok := rs.(DropOriginer); ok {
+		decided = o.DropOrigin(p.Prefix)
+	}
 	d.drops.add(control.Drop{
 		Time:     p.Time,
 		Prefix:   p.Prefix,
+		Decided:  decided,
 		Proto:    protoName(p.Proto),
 		Src:      v.side(p.Src, p.SrcPort),
 		Dst:      v.side(p.Dst, p.DstPort),

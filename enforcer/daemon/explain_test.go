@@ -15,9 +15,9 @@ import (
 func syncedHarness(t *testing.T, zoneFile string) *harness {
 	h := newHarness(t, zoneFile)
 	h.inv.synced.Store(true)
-	h.inv.add(container("aaaa1111", "web-1", "shop", "172.30.0.2"))
-	h.inv.add(container("bbbb2222", "db-1", "shop", "172.30.0.3"))
-	lonely := container("cccc3333", "lonely", "shop", "172.30.0.4")
+	h.inv.add(testContainer("aaaa1111", "web-1", "shop", "172.30.0.2"))
+	h.inv.add(testContainer("bbbb2222", "db-1", "shop", "172.30.0.3"))
+	lonely := testContainer("cccc3333", "lonely", "shop", "172.30.0.4")
 	lonely.Ports = []enforcer.PublishedPort{{HostPort: 8080, ContainerPort: 80, Proto: "tcp"}}
 	h.inv.add(lonely)
 	web := &h.inv.inv.Containers[0]
@@ -95,7 +95,7 @@ func TestExplainBadInput(t *testing.T) {
 
 func TestAudit(t *testing.T) {
 	h := syncedHarness(t, zonesYAML)
-	h.d.brnf = "net.bridge.bridge-nf-call-iptables is 0" // set before Audit reads it; the loop never writes it again
+	h.d.brnf = "off: /proc/sys/net/bridge/bridge-nf-call-iptables missing" // set before Audit reads it; the loop never writes it again
 	a := h.d.Audit()
 	kinds := map[string][]string{}
 	for _, f := range a.Findings {

@@ -96,13 +96,13 @@ func (k *fakeKernel) Apply(rs Ruleset, full bool) (ApplyStats, error) {
 	return ApplyStats{Full: full, Counts: map[string]int{"lines": strings.Count(a.text, "\n")}}, nil
 }
 
-func (k *fakeKernel) Verify() error {
+func (k *fakeKernel) Verify() (error, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.drift {
-		return errors.New("table inet zonewall: deleted")
+		return errors.New("table inet zonewall: deleted"), nil
 	}
-	return nil
+	return nil, nil
 }
 
 func (k *fakeKernel) history() []fakeApply {
@@ -138,7 +138,7 @@ func (n *fakeNotifier) Stopping()                       { n.stopping.Add(1) }
 func (n *fakeNotifier) Watchdog()                       {}
 func (n *fakeNotifier) WatchdogInterval() time.Duration { return 0 }
 
-func container(id, name, netName, ip string) enforcer.Container {
+func testContainer(id, name, netName, ip string) enforcer.Container {
 	return enforcer.Container{
 		ID: id, Name: name, Image: "zwtest/busybox:1", Running: true, NetworkMode: netName,
 		Labels: map[string]string{},

@@ -22,6 +22,7 @@ func (d *Daemon) Status() control.Status {
 		ApplyFailures:   d.applyFails,
 		DriftRepairs:    d.drifts,
 		ReloadFailures:  d.reloadFail,
+		VerifyFailures:  d.verifyFails,
 		StoppedHostNet:  append([]string(nil), d.stopped...),
 		StartedAt:       d.started,
 		Uptime:          now.Sub(d.started),
