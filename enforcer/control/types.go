@@ -21,7 +21,7 @@ type Status struct {
 	ApplyFailures   int           `json:"apply_failures"`
 	DriftRepairs    int           `json:"drift_repairs"`
 	ReloadFailures  int           `json:"reload_failures"`
-	VerifyFailures  int           `json:"verify_failures"` // drift checks that could not run
+	VerifyFailures  int           `json:"verify_failures"`                // drift checks that could not run
 	StoppedHostNet  []string      `json:"stopped_host_network,omitempty"` // containers stopped by host_network: stop
 	StartedAt       time.Time     `json:"started_at"`
 	Uptime          time.Duration `json:"uptime_ns"`
