@@ -1,0 +1,255 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Scenario 2: the packet path with no ruleset, with zonewall holding N
+// members, and with the linear baseline of 1,000 rules, in alternating rounds.
+
+type packetConfig struct {
+	Members     int           // zonewall set members (containers)
+	LinearRules int           // rules of the linear baseline
+	Rounds      int           // rounds; each runs every variant once
+	Duration    time.Duration // per measurement
+}
+
+// pathVariant is one ruleset the path is measured under.
+type pathVariant struct {
+	name     string
+	install  func() error
+	remove   func() error
+	filtered bool // the denied port must be unreachable
+	conn     []float64
+	bulk     []float64
+}
+
+func benchPacket(r *Report, log *slog.Logger, cfg packetConfig, tmp string) {
+	if err := benchPacketPath(r, log, cfg, tmp); err != nil {
+		r.fail("packet path", err)
+	}
+}
+
+func benchPacketPath(r *Report, log *slog.Logger, cfg packetConfig, tmp string) error {
+	var c cleanups
+	defer c.run(log)
+	topo, err := newTopology(&c)
+	if err != nil {
+		return err
+	}
+	for _, port := range []int{allowedPort, deniedPort} {
+		if err := topo.startServer(&c, log, port); err != nil {
+			return err
+		}
+	}
+	variants := []*pathVariant{{name: "no ruleset", install: noop, remove: noop}}
+
+	linPath := filepath.Join(tmp, "path-linear.nft")
+	if err := writePathLinear(linPath, cfg.LinearRules); err != nil {
+		return err
+	}
+	variants = append(variants, &pathVariant{name: fmt.Sprintf("linear %d rules", cfg.LinearRules), filtered: true,
+		install: func() error { _, err := topo.router.nftFile(linPath); return err },
+		remove:  func() error { return topo.router.deleteTable("inet", linearTable) }})
+
+	var zwInfo map[string]any
+	if zv, info, err := zonewallPathVariant(topo, cfg.Members); err != nil {
+		r.skip("packet path zonewall", err.Error())
+	} else {
+		variants = append(variants, zv)
+		zwInfo = info
+	}
+
+	log.Info("packet path scenario", "rounds", cfg.Rounds, "duration", cfg.Duration, "variants", len(variants))
+	for round := 0; round < cfg.Rounds; round++ {
+		for i := range variants {
+			v := variants[(i+round)%len(variants)] // rotate the order every round
+			if err := measureVariant(topo, v, cfg.Duration); err != nil {
+				return fmt.Errorf("%s: %w", v.name, err)
+			}
+		}
+	}
+	reportPacket(r, cfg, variants, zwInfo)
+	return nil
+}
+
+func noop() error { return nil }
+
+func zonewallPathVariant(topo *topology, members int) (*pathVariant, map[string]any, error) {
+	inv := topo.inventory(members)
+	cr, err := zwCompile(synthPolicy(), inv)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := zwCheckZoned(cr, inv); err != nil {
+		return nil, nil, err
+	}
+	var app zwApplier
+	v := &pathVariant{name: fmt.Sprintf("zonewall %d members", members), filtered: true}
+	v.install = func() error {
+		a, err := zwNewApplier(int(topo.routerFd.Fd()))
+		if err != nil {
+			return err
+		}
+		app = a
+		return app.Apply(cr)
+	}
+	v.remove = func() error {
+		if app == nil {
+			return nil
+		}
+		defer func() { app.Close(); app = nil }()
+		return app.Cleanup()
+	}
+	return v, map[string]any{"zonewall_rules": cr.Rules, "zonewall_elements": cr.Elements, "members": members}, nil
+}
+
+// measureVariant installs the ruleset, proves it is in the path, measures
+// connection rate and throughput, and removes it again.
+func measureVariant(topo *topology, v *pathVariant, d time.Duration) error {
+	if err := v.install(); err != nil {
+		return fmt.Errorf("install: %w", err)
+	}
+	defer v.remove()
+	if err := probe(topo, allowedPort); err != nil {
+		return fmt.Errorf("allowed port unreachable: %w", err)
+	}
+	if err := probe(topo, deniedPort); v.filtered && err == nil {
+		return fmt.Errorf("port %d (no flow) is reachable: the ruleset is not in the path", deniedPort)
+	} else if !v.filtered && err != nil {
+		return fmt.Errorf("port %d unreachable with no ruleset: %w", deniedPort, err)
+	}
+	conn, err := load(topo, "conn", d)
+	if err != nil {
+		return err
+	}
+	v.conn = append(v.conn, float64(conn.Ops)/conn.Seconds)
+	bulk, err := load(topo, "bulk", d)
+	if err != nil {
+		return err
+	}
+	v.bulk = append(v.bulk, float64(bulk.Bytes)/bulk.Seconds/1e6)
+	return v.remove()
+}
+
+func probe(topo *topology, port int) error {
+	self, _ := os.Executable()
+	return topo.client.run(self, "probe", "-addr", fmt.Sprintf("%s:%d", serverAddr, port), "-timeout", "500ms")
+}
+
+func load(topo *topology, mode string, d time.Duration) (loadResult, error) {
+	self, _ := os.Executable()
+	out, err := topo.client.output(self, "load", "-mode", mode, "-duration", d.String(),
+		"-addr", fmt.Sprintf("%s:%d", serverAddr, allowedPort))
+	if err != nil {
+		return loadResult{}, fmt.Errorf("load %s: %w", mode, err)
+	}
+	var res loadResult
+	if err := json.Unmarshal(out, &res); err != nil {
+		return loadResult{}, fmt.Errorf("load %s output %q: %w", mode, out, err)
+	}
+	if res.Seconds <= 0 || (res.Ops == 0 && res.Bytes == 0) {
+		return loadResult{}, fmt.Errorf("load %s moved nothing: %+v", mode, res)
+	}
+	return res, nil
+}
+
+// writePathLinear writes the linear baseline of the path: rules-1 rules for
+// other synthetic pairs, then the rule that allows the client, last, where
+// a rule appended for a newly started container lands in this shape.
+func writePathLinear(path string, rules int) error {
+	all := filepath.Join(filepath.Dir(path), "path-linear-src.nft")
+	if _, err := writeLinearRuleset(all, 1000); err != nil { // 40,000 pairs to pick from
+		return err
+	}
+	src, err := os.ReadFile(all)
+	if err != nil {
+		return err
+	}
+	lines := splitLines(string(src))
+	var body []string
+	for _, l := range lines {
+		if len(body) == rules-1 {
+			break
+		}
+		if len(l) > 9 && l[:9] == "add rule " {
+			body = append(body, l)
+		}
+	}
+	text := linearHeader()
+	for _, l := range body {
+		text += l + "\n"
+	}
+	text += linearRule(clientAddr.String(), serverAddr.String(), allowedPort)
+	return os.WriteFile(path, []byte(text), 0o644)
+}
+
+func splitLines(s string) []string {
+	var out []string
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' {
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	return out
+}
+
+func reportPacket(r *Report, cfg packetConfig, vs []*pathVariant, zwInfo map[string]any) {
+	none, lin := vs[0], vs[1]
+	var zw *pathVariant
+	if len(vs) > 2 {
+		zw = vs[2]
+	}
+	info := map[string]any{"rounds": cfg.Rounds, "seconds_each": cfg.Duration.Seconds(), "linear_rules": cfg.LinearRules}
+	for k, v := range zwInfo {
+		info[k] = v
+	}
+	for _, m := range []struct {
+		name, unit string
+		pick       func(*pathVariant) []float64
+	}{
+		{"new TCP connections/s", "conn/s", func(v *pathVariant) []float64 { return v.conn }},
+		{"bulk TCP throughput", "MB/s", func(v *pathVariant) []float64 { return v.bulk }},
+	} {
+		for _, base := range []*pathVariant{none, lin} {
+			fig := Figure{Scenario: "packet", Name: m.name + " vs " + base.name, Unit: m.unit, Better: "higher", Info: info,
+				Baseline: sum(Summarize(m.pick(base))), BaselineName: base.name}
+			if zw != nil {
+				fig.Zonewall = sum(Summarize(m.pick(zw)))
+				if base == none {
+					fig.Goal = goalAtLeast(">= 95 % of no ruleset (median)", Ratio(fig.Zonewall.Median, fig.Baseline.Median), 0.95)
+				}
+			} else if base == none {
+				// Without zonewall, still show the linear baseline against the bare path.
+				fig.Name = m.name + ": " + lin.name + " vs " + none.name
+				fig.Zonewall = nil
+				fig.Note = "zonewall skipped; " + lin.name + ": " + num(Summarize(m.pick(lin)).Median) + " " + m.unit
+			}
+			r.add(fig)
+		}
+	}
+}
+
+// printPathRuleset prints, in nft syntax, the zonewall ruleset of the packet
+// path with n members (for debugging a failed probe).
+func printPathRuleset(args []string) error {
+	n := 10
+	if len(args) > 0 {
+		if _, err := fmt.Sscan(args[0], &n); err != nil {
+			return fmt.Errorf("members: %w", err)
+		}
+	}
+	cr, err := zwCompile(synthPolicy(), (&topology{}).inventory(n))
+	if err != nil {
+		return err
+	}
+	fmt.Print(cr.rs.String())
+	return nil
+}
