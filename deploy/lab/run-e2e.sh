@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Runs zonewall's tests inside the lab's host VM (vagrant ssh host -c
+# 'sudo /zonewall/deploy/lab/run-e2e.sh'), or on any provisioned Debian host.
+#   (default)  the Docker end-to-end suite, then a lab check against the world VM
+#   --all      the full CI command, test/run-all
+#   --world-ip IP  the world VM, for the lab check [192.168.56.20]
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
+
+SRC=$(cd "$HERE/../.." && pwd)
+ALL=0 WORLD_IP=192.168.56.20
+while [ $# -gt 0 ]; do
+  case $1 in
+    --all) ALL=1 ;;
+    --world-ip) WORLD_IP=${2:?--world-ip needs a value}; shift ;;
+    --dry-run) DRY_RUN=1 ;;
+    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    *) die "unknown option $1" ;;
+  esac
+  shift
+done
+require_root
+export PATH=/usr/local/go/bin:$PATH
+cd "$SRC"
+
+if [ "$ALL" = 1 ]; then
+  run test/run-all
+  exit 0
+fi
+
+# The e2e suite and an installed zonewall would fight over the host's
+# tables: the suite runs with the service stopped, under the shared lock.
+restart_service=0
+if [ "$DRY_RUN" = 0 ] && [ -d /run/systemd/system ] && systemctl is-active --quiet zonewall.service; then
+  log "stopping zonewall.service for the e2e suite"
+  systemctl stop zonewall.service
+  restart_service=1
+fi
+restore() {
+  if [ "$restart_service" = 1 ]; then
+    systemctl start zonewall.service
+  fi
+}
+trap restore EXIT
+
+export ZW_REQUIRE_PRIV=1
+run flock /tmp/zwtest-docker.lock go test -count=1 -timeout 20m -v ./test/e2e
+
+# Lab check: the world VM answers on its documentation address through the
+# host's route (egress path outside any policy).
+if [ "$DRY_RUN" = 0 ] && ip route get 203.0.113.10 2>/dev/null | grep -q "via $WORLD_IP"; then
+  if busybox wget -qO- -T 3 http://203.0.113.10/ | grep -q zonewall-lab-world; then
+    log "world VM reachable at 203.0.113.10"
+  else
+    die "world VM not reachable at 203.0.113.10 (provision-world.sh run there?)"
+  fi
+fi
+log "lab tests passed"
