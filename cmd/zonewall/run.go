@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/docker/docker/client"
+	"github.com/spf13/cobra"
+
+	"github.com/zonewall/zonewall/enforcer"
+	"github.com/zonewall/zonewall/enforcer/control"
+	"github.com/zonewall/zonewall/enforcer/daemon"
+	"github.com/zonewall/zonewall/enforcer/docker"
+	"github.com/zonewall/zonewall/enforcer/metrics"
+	"github.com/zonewall/zonewall/enforcer/nflog"
+	"github.com/zonewall/zonewall/enforcer/nft"
+	"github.com/zonewall/zonewall/enforcer/state"
+)
+
+func init() {
+	registerCommand(func(a *app) *cobra.Command {
+		return &cobra.Command{
+			Use:   "run",
+			Short: "The daemon: enforce the policy, follow Docker and the zone files, serve the control socket",
+			Long: "Enforce the zone files in zones_dir on the containers Docker runs now and later.\n" +
+				"SIGHUP reloads the zone files (they are also watched). SIGTERM stops the daemon\n" +
+				"but leaves the ruleset in the kernel, so enforcement continues across restarts.",
+			Args: noArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				cfg := a.config()
+				log, err := newLogger(os.Stderr, cfg.LogFormat, cfg.LogLevel)
+				if err != nil {
+					return &usageError{err}
+				}
+				if err := runDaemon(cmd.Context(), cfg, log); err != nil {
+					log.Error("zonewall run failed", "err", err)
+					return &exitError{code: exitFailure, msg: "zonewall: " + err.Error()}
+				}
+				return nil
+			},
+		}
+	})
+}
+
+// newLogger builds the daemon's logger from log_format and log_level.
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log_level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch strings.ToLower(format) {
+	case "", "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("log_format %q: want text or json", format)
+}
+
+// runDaemon wires the daemon's parts and runs until SIGTERM/SIGINT.
+func runDaemon(parent context.Context, cfg config, log *slog.Logger) error {
+	if parent == nil {
+		parent = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(parent, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+
+	store, err := state.Open(cfg.StateDir)
+	if err != nil {
+		return err
+	}
+	cli, err := dockerClient(cfg.DockerHost)
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	applier, err := nft.New(nft.WithLogger(log))
+	if err != nil {
+		return err
+	}
+	// Close only releases the netlink socket: our tables stay in the kernel.
+	defer applier.Close()
+	tracker := docker.NewTracker(cli, log)
+	m := metrics.New(nil, metrics.BuildInfo{Version: version, GoVersion: runtime.Version()})
+
+	d, err := daemon.New(daemon.Config{
+		ZonesDir:        cfg.ZonesDir,
+		Engine:          daemon.PolicyEngine{CompileFunc: daemon.CompileFunc(enforcer.Options{NflogGroup: cfg.NflogGroup})},
+		Kernel:          daemon.NFTKernel{A: applier},
+		Inventory:       tracker,
+		Log:             log,
+		Store:           store,
+		Stopper:         daemon.DockerStopper{CLI: cli},
+		Notify:          daemon.SystemdNotifier{Log: log},
+		Metrics:         m,
+		BridgeNetfilter: daemon.BridgeNetfilter(log),
+		WatchZonesDir:   true,
+	})
+	if err != nil {
+		return err
+	}
+	srv, err := control.Listen(cfg.Socket, d, log)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	go func() {
+		if err := srv.Serve(); err != nil {
+			log.Error("control socket stopped", "err", err)
+		}
+	}()
+
+	go func() {
+		if err := tracker.Run(ctx, d.Changed); err != nil {
+			log.Error("docker tracker stopped", "err", err)
+		}
+	}()
+	startDropReader(ctx, cfg.NflogGroup, d, m, log)
+	if cfg.MetricsListen != "" {
+		go func() {
+			if err := m.ListenAndServe(ctx, cfg.MetricsListen); err != nil {
+				log.Error("metrics server stopped", "err", err)
+			}
+		}()
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				log.Info("SIGHUP: reloading the zone files")
+				d.Reload()
+			}
+		}
+	}()
+
+	log.Info("zonewall starting", "version", version, "zones_dir", cfg.ZonesDir, "socket", cfg.Socket, "state_dir", cfg.StateDir)
+	return d.Run(ctx)
+}
+
+func dockerClient(host string) (*client.Client, error) {
+	opts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
+	if host != "" {
+		opts = append(opts, client.WithHost(host))
+	}
+	cli, err := client.NewClientWithOpts(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("docker client: %w", err)
+	}
+	return cli, nil
+}
+
+// startDropReader reads NFLOG drops into the daemon. Without it enforcement
+// still works; only `zonewall drops` stays empty, so a failure is logged.
+func startDropReader(ctx context.Context, group uint16, d *daemon.Daemon, m *metrics.Metrics, log *slog.Logger) {
+	r, err := nflog.Open(group, nflog.Options{Logger: log})
+	if err != nil {
+		log.Error("drops are not recorded: cannot read the NFLOG group", "group", group, "err", err)
+		return
+	}
+	go func() {
+		<-ctx.Done()
+		r.Close()
+	}()
+	go func() {
+		if err := daemon.ReadDrops(ctx, r, d); err != nil {
+			log.Error("drop reader stopped", "err", err)
+		}
+	}()
+	go func() {
+		t := time.NewTicker(5 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				m.SetNFLOGLoss(r.Lost(), r.Overruns())
+			}
+		}
+	}()
+}
