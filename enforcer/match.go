@@ -128,24 +128,23 @@ var (
 type KeyPart int
 
 const (
-	KeyIifname      KeyPart = iota + 1
-	KeyMarkZone             // meta mark & ZoneMask
-	KeyIPSaddr              // ip saddr
-	KeyIPDaddr              // ip daddr
-	KeyIP6Saddr             // ip6 saddr
-	KeyIP6Daddr             // ip6 daddr
-	KeyARPSaddr             // arp saddr ip
-	KeyL4Proto              // meta l4proto
-	KeyTHDport              // th dport
-	KeyZoneOfDaddr4         // ip daddr map @zone_of4 (the destination's zone)
-	KeyZoneOfDaddr6         // ip6 daddr map @zone_of6
+	KeyIifname  KeyPart = iota + 1
+	KeyMarkZone         // meta mark & ZoneMask
+	KeyIPSaddr          // ip saddr
+	KeyIPDaddr          // ip daddr
+	KeyIP6Saddr         // ip6 saddr
+	KeyIP6Daddr         // ip6 daddr
+	KeyARPSaddr         // arp saddr ip
+	KeyL4Proto          // meta l4proto
+	KeyTHDport          // th dport
+	KeyCtMark           // ct mark (holds the destination's zone, see SetMark)
 )
 
 var keyPartText = map[KeyPart]string{
 	KeyIifname: "iifname", KeyMarkZone: fmt.Sprintf("meta mark & 0x%08x", ZoneMask),
 	KeyIPSaddr: "ip saddr", KeyIPDaddr: "ip daddr", KeyIP6Saddr: "ip6 saddr", KeyIP6Daddr: "ip6 daddr",
 	KeyARPSaddr: "arp saddr ip", KeyL4Proto: "meta l4proto", KeyTHDport: "th dport",
-	KeyZoneOfDaddr4: "ip daddr map @" + SetZoneOf4, KeyZoneOfDaddr6: "ip6 daddr map @" + SetZoneOf6,
+	KeyCtMark: "ct mark",
 }
 
 func (k KeyPart) String() string { return keyPartText[k] }
@@ -161,9 +160,6 @@ func (m MatchLookup) String() string {
 	parts := make([]string, len(m.Key))
 	for i, k := range m.Key {
 		parts[i] = k.String()
-		if len(m.Key) > 1 && (k == KeyZoneOfDaddr4 || k == KeyZoneOfDaddr6) {
-			parts[i] = "(" + parts[i] + ")"
-		}
 	}
 	return fmt.Sprintf("%s %s@%s", strings.Join(parts, " . "), neg(m.Negate), m.Set)
 }

@@ -6,16 +6,31 @@ import (
 )
 
 // Rule is one nftables rule: all Matches must hold, then the statements run
-// in order: SetMarkFromMap, Log (rate limited), Counter, Verdict.
+// in order: SetMark, Log (rate limited), Counter, Verdict.
 type Rule struct {
 	Matches []Match
-	// SetMarkFromMap names a map (ifname -> mark) keyed by iifname whose value
-	// becomes the packet mark.
-	SetMarkFromMap string
-	Log            *Log
-	Counter        bool
-	Verdict        Verdict
-	Comment        string
+	// SetMark writes a map lookup's result into the packet or conntrack mark.
+	SetMark *SetMark
+	Log     *Log
+	Counter bool
+	Verdict Verdict
+	Comment string
+}
+
+// SetMark is "meta mark set iifname map @port_zone" or "ct mark set ip
+// daddr map @zone_of4": Key is looked up in Map and the value is stored.
+type SetMark struct {
+	Ct  bool // conntrack mark (else packet mark)
+	Key KeyPart
+	Map string
+}
+
+func (s *SetMark) String() string {
+	target := "meta mark"
+	if s.Ct {
+		target = "ct mark"
+	}
+	return fmt.Sprintf("%s set %s map @%s", target, s.Key, s.Map)
 }
 
 // Log is an NFLOG statement with a rate limit (per rule).
@@ -60,8 +75,8 @@ func (r *Rule) String() string {
 	for _, m := range r.Matches {
 		parts = append(parts, m.String())
 	}
-	if r.SetMarkFromMap != "" {
-		parts = append(parts, "meta mark set iifname map @"+r.SetMarkFromMap)
+	if r.SetMark != nil {
+		parts = append(parts, r.SetMark.String())
 	}
 	if r.Log != nil {
 		parts = append(parts, fmt.Sprintf("limit rate %d/second burst %d packets log prefix %q group %d",

@@ -56,7 +56,7 @@ func bridgeTable(opts Options, audit bool) *Table {
 				{Matches: []Match{MatchIifnamePrefix{Prefix: vethPrefix, Negate: true}}, Verdict: Verdict{Kind: VerdictAccept},
 					Comment: "not a container port"},
 				{Matches: []Match{MatchLookup{Key: []KeyPart{KeyIifname}, Set: SetPortZone, Negate: true}}, Verdict: gotoDeny(OriginUnknownPort)},
-				{SetMarkFromMap: SetPortZone},
+				{SetMark: &SetMark{Key: KeyIifname, Map: SetPortZone}},
 				{Matches: []Match{MatchEtherType{Types: []uint16{EtherIPv4, EtherIPv6, EtherARP}, Negate: true}}, Verdict: gotoDeny(OriginBadEther)},
 				{Matches: []Match{MatchEtherType{Types: arp}, MatchLookup{Key: []KeyPart{KeyIifname, KeyARPSaddr}, Set: SetPortAddr4, Negate: true},
 					MatchARPSaddr{Addr: unspecified4, Negate: true}}, Verdict: gotoDeny(OriginSpoof)},
@@ -87,6 +87,13 @@ func inetTable(opts Options, audit bool) *Table {
 	accept := Verdict{Kind: VerdictAccept}
 	fromContainer := MatchMarkZone{Value: 0, Negate: true}
 	lookup := func(set string, key ...KeyPart) MatchLookup { return MatchLookup{Key: key, Set: set} }
+	// The destination container's zone is looked up into the conntrack mark
+	// of the (new) connection, so that it can be one field of the allow
+	// key; the following rule re-checks membership, so a failed lookup never
+	// leaves a stale ct mark in play.
+	isCtr4, isCtr6 := lookup(SetZoneOf4, KeyIPDaddr), lookup(SetZoneOf6, KeyIP6Daddr)
+	dstZone4 := &Rule{Matches: []Match{ip4}, SetMark: &SetMark{Ct: true, Key: KeyIPDaddr, Map: SetZoneOf4}}
+	dstZone6 := &Rule{Matches: []Match{ip6}, SetMark: &SetMark{Ct: true, Key: KeyIP6Daddr, Map: SetZoneOf6}}
 	return &Table{
 		Family: FamilyInet,
 		Name:   opts.Table,
@@ -111,8 +118,8 @@ func inetTable(opts Options, audit bool) *Table {
 			{Name: "from_container", Rules: []*Rule{
 				{Matches: []Match{invalid}, Verdict: gotoDeny(OriginInvalid)},
 				{Matches: nd, Verdict: accept},
-				{Matches: []Match{ip4, lookup(SetAllowCC, KeyMarkZone, KeyZoneOfDaddr4, KeyL4Proto, KeyTHDport)}, Verdict: accept},
-				{Matches: []Match{ip6, lookup(SetAllowCC, KeyMarkZone, KeyZoneOfDaddr6, KeyL4Proto, KeyTHDport)}, Verdict: accept},
+				dstZone4, {Matches: []Match{ip4, isCtr4, lookup(SetAllowCC, KeyMarkZone, KeyCtMark, KeyL4Proto, KeyTHDport)}, Verdict: accept},
+				dstZone6, {Matches: []Match{ip6, isCtr6, lookup(SetAllowCC, KeyMarkZone, KeyCtMark, KeyL4Proto, KeyTHDport)}, Verdict: accept},
 				{Matches: []Match{ip4, lookup(SetZoneOf4, KeyIPDaddr)}, Verdict: gotoDeny(OriginNoFlowCC)},
 				{Matches: []Match{ip6, lookup(SetZoneOf6, KeyIP6Daddr)}, Verdict: gotoDeny(OriginNoFlowCC)},
 				{Matches: []Match{ip4, lookup(SetAllowW4, KeyMarkZone, KeyIPDaddr, KeyL4Proto, KeyTHDport)}, Verdict: accept},
@@ -122,8 +129,8 @@ func inetTable(opts Options, audit bool) *Table {
 			{Name: "to_container", Rules: []*Rule{
 				{Matches: []Match{invalid}, Verdict: gotoDeny(OriginInvalid)},
 				{Matches: nd, Verdict: accept},
-				{Matches: []Match{ip4, lookup(SetAllowIn4, KeyIPSaddr, KeyZoneOfDaddr4, KeyL4Proto, KeyTHDport)}, Verdict: accept},
-				{Matches: []Match{ip6, lookup(SetAllowIn6, KeyIP6Saddr, KeyZoneOfDaddr6, KeyL4Proto, KeyTHDport)}, Verdict: accept},
+				dstZone4, {Matches: []Match{ip4, isCtr4, lookup(SetAllowIn4, KeyIPSaddr, KeyCtMark, KeyL4Proto, KeyTHDport)}, Verdict: accept},
+				dstZone6, {Matches: []Match{ip6, isCtr6, lookup(SetAllowIn6, KeyIP6Saddr, KeyCtMark, KeyL4Proto, KeyTHDport)}, Verdict: accept},
 				{Verdict: gotoDeny(OriginNoFlowIn)},
 			}},
 			{Name: "input", Hook: "input", Priority: PriorityInet, Rules: []*Rule{
@@ -139,8 +146,8 @@ func inetTable(opts Options, audit bool) *Table {
 			{Name: "output", Hook: "output", Priority: PriorityInet, Rules: []*Rule{
 				{Matches: []Match{established}, Verdict: accept},
 				{Matches: nd, Verdict: accept},
-				{Matches: []Match{ip4, lookup(SetAllowOut, KeyZoneOfDaddr4, KeyL4Proto, KeyTHDport)}, Verdict: accept},
-				{Matches: []Match{ip6, lookup(SetAllowOut, KeyZoneOfDaddr6, KeyL4Proto, KeyTHDport)}, Verdict: accept},
+				dstZone4, {Matches: []Match{ip4, isCtr4, lookup(SetAllowOut, KeyCtMark, KeyL4Proto, KeyTHDport)}, Verdict: accept},
+				dstZone6, {Matches: []Match{ip6, isCtr6, lookup(SetAllowOut, KeyCtMark, KeyL4Proto, KeyTHDport)}, Verdict: accept},
 				{Matches: []Match{ip4, lookup(SetZoneOf4, KeyIPDaddr)}, Verdict: gotoDeny(OriginNoFlowOut)},
 				{Matches: []Match{ip6, lookup(SetZoneOf6, KeyIP6Daddr)}, Verdict: gotoDeny(OriginNoFlowOut)},
 			}},

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/google/nftables"
+	"github.com/google/nftables/binaryutil"
 	"github.com/zonewall/zonewall/enforcer"
 )
 
@@ -43,7 +44,17 @@ func nftSet(tab *nftables.Table, s *enforcer.Set) *nftables.Set {
 		Interval:      s.Interval,
 		Concatenation: len(s.Key) > 1,
 		Comment:       s.Comment,
+		KeyByteOrder:  keyByteOrder(s),
 	}
+}
+
+// keyByteOrder tells nft (for `nft list` only) how to print a single-field
+// key: interface names are host-order strings to nft.
+func keyByteOrder(s *enforcer.Set) binaryutil.ByteOrder {
+	if len(s.Key) == 1 && s.Key[0] == enforcer.FieldIfname {
+		return binaryutil.NativeEndian
+	}
+	return nil
 }
 
 // queueFull queues, on conn, the atomic replacement of our tables: each is

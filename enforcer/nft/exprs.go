@@ -29,15 +29,18 @@ func ruleExprs(r *enforcer.Rule, sets map[string]*nftables.Set) ([]expr.Any, err
 		}
 		out = append(out, e...)
 	}
-	if r.SetMarkFromMap != "" {
-		s, ok := sets[r.SetMarkFromMap]
+	if r.SetMark != nil {
+		s, ok := sets[r.SetMark.Map]
 		if !ok {
-			return nil, fmt.Errorf("map %q not defined", r.SetMarkFromMap)
+			return nil, fmt.Errorf("map %q not defined", r.SetMark.Map)
 		}
-		out = append(out,
-			&expr.Meta{Key: expr.MetaKeyIIFNAME, Register: reg1},
-			&expr.Lookup{SourceRegister: reg1, DestRegister: reg1, IsDestRegSet: true, SetName: s.Name, SetID: s.ID},
-			&expr.Meta{Key: expr.MetaKeyMARK, SourceRegister: true, Register: reg1})
+		out = append(out, loadPart(r.SetMark.Key, reg1)...)
+		out = append(out, &expr.Lookup{SourceRegister: reg1, DestRegister: reg1, IsDestRegSet: true, SetName: s.Name, SetID: s.ID})
+		if r.SetMark.Ct {
+			out = append(out, &expr.Ct{Key: expr.CtKeyMARK, SourceRegister: true, Register: reg1})
+		} else {
+			out = append(out, &expr.Meta{Key: expr.MetaKeyMARK, SourceRegister: true, Register: reg1})
+		}
 	}
 	if r.Log != nil {
 		out = append(out,
@@ -145,7 +148,7 @@ func matchExprs(m enforcer.Match, sets map[string]*nftables.Set) ([]expr.Any, er
 		if !ok {
 			return nil, fmt.Errorf("set %q not defined", m.Set)
 		}
-		out, src := loadKey(m.Key, sets)
+		out, src := loadKey(m.Key)
 		return append(out, &expr.Lookup{SourceRegister: src, SetName: s.Name, SetID: s.ID, Invert: m.Negate}), nil
 	}
 	return nil, fmt.Errorf("match %T not supported", m)
@@ -171,17 +174,15 @@ func prefixMatch(load *expr.Payload, p netip.Prefix) []expr.Any {
 }
 
 // loadKey loads the key parts into consecutive registers and returns the
-// expressions and the first register. A KeyZoneOfDaddr part loads the
-// destination address and replaces it, in place, by its zone from the map:
-// that is how the destination's zone becomes part of a concatenated key.
-func loadKey(key []enforcer.KeyPart, sets map[string]*nftables.Set) ([]expr.Any, uint32) {
+// expressions and the first register.
+func loadKey(key []enforcer.KeyPart) ([]expr.Any, uint32) {
 	if len(key) == 1 {
-		return loadPart(key[0], reg1, sets), reg1
+		return loadPart(key[0], reg1), reg1
 	}
 	var out []expr.Any
 	reg := uint32(reg32_0)
 	for _, k := range key {
-		out = append(out, loadPart(k, reg, sets)...)
+		out = append(out, loadPart(k, reg)...)
 		reg += (partLen(k) + 3) / 4
 	}
 	return out, reg32_0
@@ -196,14 +197,10 @@ func partLen(k enforcer.KeyPart) uint32 {
 	case enforcer.KeyTHDport:
 		return 2
 	}
-	return 4 // mark, IPv4, zone-of lookups (result is a mark)
+	return 4 // marks, IPv4
 }
 
-func loadPart(k enforcer.KeyPart, reg uint32, sets map[string]*nftables.Set) []expr.Any {
-	zoneOf := func(load *expr.Payload, set string) []expr.Any {
-		s := sets[set]
-		return []expr.Any{load, &expr.Lookup{SourceRegister: reg, DestRegister: reg, IsDestRegSet: true, SetName: s.Name, SetID: s.ID}}
-	}
+func loadPart(k enforcer.KeyPart, reg uint32) []expr.Any {
 	switch k {
 	case enforcer.KeyIifname:
 		return []expr.Any{&expr.Meta{Key: expr.MetaKeyIIFNAME, Register: reg}}
@@ -223,10 +220,8 @@ func loadPart(k enforcer.KeyPart, reg uint32, sets map[string]*nftables.Set) []e
 		return []expr.Any{&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: reg}}
 	case enforcer.KeyTHDport:
 		return []expr.Any{&expr.Payload{DestRegister: reg, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2}}
-	case enforcer.KeyZoneOfDaddr4:
-		return zoneOf(network(16, 4, reg), enforcer.SetZoneOf4)
-	case enforcer.KeyZoneOfDaddr6:
-		return zoneOf(network(24, 16, reg), enforcer.SetZoneOf6)
+	case enforcer.KeyCtMark:
+		return []expr.Any{&expr.Ct{Key: expr.CtKeyMARK, Register: reg}}
 	}
 	panic(fmt.Sprintf("unknown key part %d", k))
 }
