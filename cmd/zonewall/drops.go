@@ -52,7 +52,11 @@ func printDrop(w io.Writer, d control.Drop) {
 	if d.Decided != "" {
 		why += " [" + d.Decided + "]"
 	}
-	fmt.Fprintf(w, "%s %-6s %s -> %s  %s\n", d.Time.UTC().Format("2006-01-02T15:04:05.000Z"), d.Proto, dropSide(d.Src), dropSide(d.Dst), why)
+	src, dst := dropSide(d.Src), dropSide(d.Dst)
+	if d.Src.Kind == "unknown" && d.InIface != "" {
+		src = "(from " + d.InIface + ")" // no address: the port it came in on is all we know
+	}
+	fmt.Fprintf(w, "%s %-6s %s -> %s  %s\n", d.Time.UTC().Format("2006-01-02T15:04:05.000Z"), d.Proto, src, dst, why)
 }
 
 func dropSide(s control.DropSide) string {
@@ -74,6 +78,8 @@ func dropSide(s control.DropSide) string {
 			zone = "unzoned"
 		}
 		return fmt.Sprintf("%s (%s, zone %s)", addr, who, zone)
+	case "unknown":
+		return "(unknown)"
 	default:
 		return fmt.Sprintf("%s (%s)", addr, s.Kind)
 	}

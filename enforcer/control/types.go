@@ -126,9 +126,9 @@ type Drop struct {
 
 // DropSide is one end of a dropped packet, attributed through the inventory.
 type DropSide struct {
-	Addr        string `json:"addr"`
+	Addr        string `json:"addr,omitempty"`
 	Port        uint16 `json:"port,omitempty"`
-	Kind        string `json:"kind"` // container, host, world
+	Kind        string `json:"kind"` // container, host, world; unknown for non-IP packets
 	Container   string `json:"container,omitempty"`
 	ContainerID string `json:"container_id,omitempty"`
 	Service     string `json:"service,omitempty"`

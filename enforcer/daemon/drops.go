@@ -23,7 +23,7 @@ func (d *Daemon) RecordDrop(p DropPacket) {
 		Time:     p.Time,
 		Prefix:   p.Prefix,
 		Decided:  decided,
-		Proto:    protoName(p.Proto),
+		Proto:    protoName(p.Proto, p.Src.IsValid()),
 		Src:      v.side(p.Src, p.SrcPort),
 		Dst:      v.side(p.Dst, p.DstPort),
 		InIface:  p.InIface,
@@ -38,6 +38,10 @@ func (d *Daemon) Drops() []control.Drop { return d.drops.recent() }
 func (d *Daemon) FollowDrops(ctx context.Context) <-chan control.Drop { return d.drops.follow(ctx) }
 
 func (v *view) side(a netip.Addr, port uint16) control.DropSide {
+	if !a.IsValid() {
+		// Not an IP packet (a bridge-family drop of ARP or another ethertype).
+		return control.DropSide{Kind: "unknown"}
+	}
 	a = a.Unmap()
 	s := control.DropSide{Addr: a.String(), Port: port, Kind: "world"}
 	if v == nil {
@@ -54,7 +58,10 @@ func (v *view) side(a netip.Addr, port uint16) control.DropSide {
 	return s
 }
 
-func protoName(p uint8) string {
+func protoName(p uint8, isIP bool) string {
+	if !isIP {
+		return "non-ip"
+	}
 	switch p {
 	case 1:
 		return "icmp"

@@ -179,3 +179,12 @@ func TestDropRingKeepsTheNewest(t *testing.T) {
 		t.Fatalf("ring = %q, want cde", got)
 	}
 }
+
+func TestNonIPDrop(t *testing.T) {
+	h := syncedHarness(t, zonesYAML)
+	h.d.RecordDrop(DropPacket{Time: time.Now(), Prefix: "zw:drop:bad-ethertype ", InIface: "vethaaaa"})
+	d := h.d.Drops()[0]
+	if d.Proto != "non-ip" || d.Src.Kind != "unknown" || d.Src.Addr != "" || d.InIface != "vethaaaa" {
+		t.Fatalf("non-IP drop = %+v", d)
+	}
+}
