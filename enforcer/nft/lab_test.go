@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/vishvananda/netns"
-	"golang.org/x/sys/unix"
 )
 
 // The lab is a throwaway network namespace acting as the Docker host
@@ -311,5 +310,3 @@ func (l *lab) nft(args ...string) (string, error) {
 	out, err := exec.Command("ip", append([]string{"netns", "exec", l.router, "nft"}, args...)...).CombinedOutput()
 	return string(out), err
 }
-
-var _ = unix.ENOENT
