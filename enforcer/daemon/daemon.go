@@ -4,7 +4,8 @@
 // Docker events, zone-file changes (fsnotify, SIGHUP) and drift checks only
 // mark the state dirty; a single goroutine recomputes the desired ruleset
 // (a pure compile) and applies it, at once when idle and at most every
-// MinInterval during bursts (kube-proxy's BoundedFrequencyRunner). Nothing is
+// MinInterval during bursts (kube-proxy's BoundedFrequencyRunner, with its
+// burst allowance so the few events of one container start are not delayed). Nothing is
 // applied from Docker's state before its first full inventory; until then the
 // last applied ruleset from state_dir is enforced.
 package daemon
@@ -43,7 +44,8 @@ type Config struct {
 	// HostAddrs lists this host's own addresses (explain, drops).
 	HostAddrs func() []netip.Addr
 
-	MinInterval    time.Duration // between two applies in a burst; default 20ms
+	MinInterval    time.Duration // between two applies once Burst is used up; default 20ms
+	Burst          int           // applies that may run back to back; default 4
 	VerifyInterval time.Duration // drift check; default 500ms
 	ReloadDebounce time.Duration // zone-file events settle; default 50ms
 	RetryMin       time.Duration // first retry after a failed apply; default 100ms
@@ -64,6 +66,9 @@ func (c *Config) setDefaults() {
 	def(&c.ReloadDebounce, 50*time.Millisecond)
 	def(&c.RetryMin, 100*time.Millisecond)
 	def(&c.RetryMax, 5*time.Second)
+	if c.Burst <= 0 {
+		c.Burst = 4
+	}
 	if c.DropBuffer <= 0 {
 		c.DropBuffer = 1000
 	}
@@ -219,11 +224,12 @@ func (d *Daemon) loop(ctx context.Context) {
 
 	dirty := true // the first full inventory may already be there
 	reloadPending := false
-	var lastRun, notBefore time.Time
+	limit := newBurstLimiter(d.cfg.MinInterval, d.cfg.Burst)
+	var notBefore time.Time
 	for {
 		now := time.Now()
 		if dirty {
-			at := lastRun.Add(d.cfg.MinInterval)
+			at := limit.next(now)
 			if notBefore.After(at) {
 				at = notBefore
 			}
@@ -232,7 +238,7 @@ func (d *Daemon) loop(ctx context.Context) {
 					d.reloadPolicy()
 					reloadPending = false
 				}
-				lastRun = now
+				limit.take(now)
 				switch d.sync(ctx) {
 				case syncDone:
 					dirty, notBefore = false, time.Time{}
