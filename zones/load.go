@@ -7,9 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -96,7 +94,7 @@ func (p *fileParser) parseDocument(data []byte) (out *parsedFile) {
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if err != io.EOF {
-			p.errs.add(p.yamlErrorPos(err), yamlErrorMsg(err))
+			p.syntaxError(data, err)
 		}
 		return out
 	}
@@ -104,29 +102,10 @@ func (p *fileParser) parseDocument(data []byte) (out *parsedFile) {
 	if err := dec.Decode(&next); err == nil {
 		p.errorf(&next, "a zone file holds one YAML document; remove the extra \"---\"")
 	} else if err != io.EOF {
-		p.errs.add(p.yamlErrorPos(err), yamlErrorMsg(err))
+		p.syntaxError(data, err)
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return out
 	}
 	return p.parseFile(doc.Content[0])
-}
-
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): `)
-
-// yamlErrorPos finds the line yaml.v3 names in a syntax error ("yaml: line 3:
-// ..."); it gives no column, so the column is 1.
-func (p *fileParser) yamlErrorPos(err error) Pos {
-	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
-		if n, convErr := strconv.Atoi(m[1]); convErr == nil && n > 0 {
-			return Pos{File: p.file, Line: n, Col: 1}
-		}
-	}
-	return Pos{File: p.file, Line: 1, Col: 1}
-}
-
-func yamlErrorMsg(err error) string {
-	msg := yamlLineRE.ReplaceAllString(err.Error(), "")
-	msg = strings.TrimPrefix(msg, "yaml: ")
-	return "YAML syntax: " + strings.ReplaceAll(msg, "\n", " ")
 }

@@ -221,6 +221,15 @@ func TestLoadErrors(t *testing.T) {
 				`a.yaml:3:1: YAML syntax: found character that cannot start any token`,
 				`b.yaml:1:1: YAML syntax: did not find expected node content`,
 			}},
+		{"YAML syntax error at the offending line, not the block start",
+			map[string]string{
+				"a.yaml": "zones:\n  web:\n    members:\n  - a: b\n",
+				"b.yaml": "flows: [\n  {from: a,\n   to: b}]\nzones:\n  web:\n    members:\n      - name: a\n  - a: b\n",
+			},
+			[]string{
+				`a.yaml:4:1: YAML syntax: did not find expected key`,
+				`b.yaml:8:1: YAML syntax: did not find expected key`,
+			}},
 		{"a second YAML document",
 			map[string]string{"a.yaml": "version: 1\n---\nversion: 1\n"},
 			[]string{`a.yaml:2:1: a zone file holds one YAML document; remove the extra "---"`}},

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"os"
 	"regexp"
-	"strings"
 
 	"github.com/zonewall/zonewall/zones"
 	"gopkg.in/yaml.v3"
@@ -69,8 +68,7 @@ func Parse(file string, data []byte, p *zones.Policy) ([]Expectation, error) {
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		fail(yamlErrorPos(file, err), "YAML syntax: %s", strings.TrimPrefix(yamlLineRE.ReplaceAllString(err.Error(), ""), "yaml: "))
-		return nil, errs
+		return nil, zones.ErrorList{zones.YAMLSyntaxError(file, data, err)}
 	}
 	if len(doc.Content) == 0 {
 		fail(zones.Pos{File: file, Line: 1, Col: 1}, `empty test file; want "expect:" with a list of expectations`)
@@ -154,17 +152,4 @@ func parseExpectation(s string, p *zones.Policy) (Expectation, error) {
 		return e, fmt.Errorf("verdict %q: want allow or deny", m[4])
 	}
 	return e, nil
-}
-
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): `)
-
-func yamlErrorPos(file string, err error) zones.Pos {
-	var line int
-	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
-		fmt.Sscanf(m[1], "%d", &line)
-	}
-	if line < 1 {
-		line = 1
-	}
-	return zones.Pos{File: file, Line: line, Col: 1}
 }
