@@ -338,6 +338,13 @@ func (d *Daemon) sync(ctx context.Context) syncResult {
 	d.mu.Unlock()
 	d.cfg.Metrics.ZoneMembers(v.zoneCounts())
 	d.cfg.Metrics.Reported(len(findings))
+	if m, ok := d.cfg.Metrics.(interface{ SetReported(map[string]int) }); ok {
+		byKind := map[string]int{}
+		for _, f := range findings {
+			byKind[f.Kind]++
+		}
+		m.SetReported(byKind)
+	}
 	d.stopHostNetwork(ctx, pol.p, inv)
 	if err != nil {
 		return syncFailed

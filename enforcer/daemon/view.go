@@ -62,14 +62,16 @@ func zonesContainer(c *enforcer.Container) zones.Container {
 	return zc
 }
 
-// zoneCounts is the number of containers per zone ("" = unzoned).
+// zoneCounts is the number of running containers per zone (unzoned ones are reported instead).
 func (v *view) zoneCounts() map[string]int {
 	n := map[string]int{}
 	for _, z := range v.policy.Zones {
 		n[z.Name] = 0
 	}
 	for _, c := range v.containers {
-		n[v.members[c.ID].Zone]++
+		if z := v.members[c.ID].Zone; z != "" && c.Running {
+			n[z]++
+		}
 	}
 	return n
 }
@@ -84,7 +86,7 @@ func (v *view) zones() []control.ZoneStatus {
 	}
 	for _, c := range v.containers {
 		i, ok := idx[v.members[c.ID].Zone]
-		if !ok {
+		if !ok || !c.Running {
 			continue
 		}
 		out[i].Members = append(out[i].Members, control.Member{ID: shortID(c.ID), Name: c.Name, Service: composeService(c)})
