@@ -195,17 +195,17 @@ func (d *Daemon) Run(ctx context.Context) error {
 }
 
 func (d *Daemon) checkBridgeNetfilter() {
-	if d.cfg.BridgeNetfilter == nil {
-		d.brnf = "unknown"
-		return
+	st := "unknown"
+	if d.cfg.BridgeNetfilter != nil {
+		var err error
+		if st, err = d.cfg.BridgeNetfilter(); err != nil {
+			st = "off: " + err.Error()
+			d.log.Error("br_netfilter is off: traffic between containers on one bridge is NOT filtered", "err", err)
+		}
 	}
-	st, err := d.cfg.BridgeNetfilter()
-	if err != nil {
-		d.brnf = "off: " + err.Error()
-		d.log.Error("br_netfilter is off: traffic between containers on one bridge is NOT filtered", "err", err)
-		return
-	}
+	d.mu.Lock()
 	d.brnf = st
+	d.mu.Unlock()
 }
 
 // loop is the only goroutine that touches the kernel.

@@ -95,7 +95,9 @@ func TestExplainBadInput(t *testing.T) {
 
 func TestAudit(t *testing.T) {
 	h := syncedHarness(t, zonesYAML)
-	h.d.brnf = "off: /proc/sys/net/bridge/bridge-nf-call-iptables missing" // set before Audit reads it; the loop never writes it again
+	h.d.mu.Lock()
+	h.d.brnf = "off: /proc/sys/net/bridge/bridge-nf-call-iptables missing"
+	h.d.mu.Unlock()
 	a := h.d.Audit()
 	kinds := map[string][]string{}
 	for _, f := range a.Findings {
