@@ -129,7 +129,7 @@ func (b *dockerBench) run() error {
 	}
 	b.log.Info("starting filler containers", "count", b.cfg.Running)
 	filler := map[string]string{"zwb-role": "filler"}
-	if err := b.env.runMany(0, b.cfg.Running, 4, fillerName, filler, "/bin/sleep", "86400"); err != nil {
+	if err := b.env.runMany(0, b.cfg.Running, 8, fillerName, filler, "/bin/sleep", "86400"); err != nil {
 		return err
 	}
 
@@ -165,7 +165,7 @@ func (b *dockerBench) run() error {
 // time its sync, then idle and burst resource use and the burst's applies.
 func (b *dockerBench) daemonFigures(filler map[string]string, zonesDir string) error {
 	b.log.Info("growing to the daemon scenario size", "count", b.cfg.DaemonRunning)
-	if err := b.env.runMany(b.cfg.Running, b.cfg.DaemonRunning, 4, fillerName, filler, "/bin/sleep", "86400"); err != nil {
+	if err := b.env.runMany(b.cfg.Running, b.cfg.DaemonRunning, 8, fillerName, filler, "/bin/sleep", "86400"); err != nil {
 		return err
 	}
 	if err := b.daemon.stop(); err != nil {

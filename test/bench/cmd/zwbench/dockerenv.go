@@ -126,6 +126,23 @@ func (d *dockerEnv) runContainer(name string, labels map[string]string, ip strin
 	return nil
 }
 
+// runAttached runs a container on the bench network to its end and returns its output.
+func (d *dockerEnv) runAttached(name string, labels map[string]string, cmd ...string) ([]byte, error) {
+	args := []string{"run", "--name", name, "--network", benchNet}
+	for k, v := range labels {
+		args = append(args, "--label", k+"="+v)
+	}
+	args = append(append(args, benchImage), cmd...)
+	d.mu.Lock()
+	d.containers[name] = true
+	d.mu.Unlock()
+	out, err := output("docker", args...)
+	if err != nil {
+		return nil, fmt.Errorf("run %s: %w", name, err)
+	}
+	return out, nil
+}
+
 // runMany starts containers name(i) for i in [from, to) with `workers` in parallel.
 func (d *dockerEnv) runMany(from, to, workers int, name func(int) string, labels map[string]string, cmd ...string) error {
 	jobs := make(chan int)

@@ -43,13 +43,9 @@ func (b *dockerBench) firstConnections(prefix string, count int, zoned bool) ([]
 	script := strings.NewReplacer("PEER", serverIP, "PORT", strconv.Itoa(serverPort)).Replace(firstConnScript)
 	for i := 0; i < count && b.ctx.Err() == nil; i++ {
 		name := fmt.Sprintf("%s-%02d", prefix, i)
-		if err := b.env.runContainer(name, labels, "", "/bin/sh", "-c", script); err != nil {
-			return nil, err
-		}
-		if _, err := output("docker", "wait", name); err != nil {
-			return nil, err
-		}
-		logs, err := output("docker", "logs", name)
+		// Attached: the output arrives when the container exits; exited
+		// containers are removed in one batch by the cleanup.
+		logs, err := b.env.runAttached(name, labels, "/bin/sh", "-c", script)
 		if err != nil {
 			return nil, err
 		}
@@ -58,9 +54,6 @@ func (b *dockerBench) firstConnections(prefix string, count int, zoned bool) ([]
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		out = append(out, fc)
-		if err := b.env.remove(name); err != nil {
-			return nil, err
-		}
 	}
 	return out, b.ctx.Err()
 }

@@ -95,16 +95,16 @@ func benchMain(args []string) error {
 	if want["apply"] && ctx.Err() == nil {
 		cfg := applyConfig{Sizes: []int{100, 1000, 10000}, Runs: 20}
 		if o.quick {
-			cfg = applyConfig{Sizes: []int{100, 1000}, Runs: 5}
+			cfg = applyConfig{Sizes: []int{100, 1000}, Runs: 3}
 		}
-		benchApply(rep, log, cfg, tmp)
+		benchApply(ctx, rep, log, cfg, tmp)
 	}
 	if want["packet"] && ctx.Err() == nil {
 		cfg := packetConfig{Members: 10000, LinearRules: 1000, Rounds: 5, Duration: 3 * time.Second}
 		if o.quick {
 			cfg = packetConfig{Members: 10000, LinearRules: 1000, Rounds: 2, Duration: time.Second}
 		}
-		benchPacket(rep, log, cfg, tmp)
+		benchPacket(ctx, rep, log, cfg, tmp)
 	}
 	if want["docker"] && ctx.Err() == nil {
 		cfg := fullDockerConfig()

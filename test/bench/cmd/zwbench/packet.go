@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -29,13 +30,13 @@ type pathVariant struct {
 	bulk     []float64
 }
 
-func benchPacket(r *Report, log *slog.Logger, cfg packetConfig, tmp string) {
-	if err := benchPacketPath(r, log, cfg, tmp); err != nil {
+func benchPacket(ctx context.Context, r *Report, log *slog.Logger, cfg packetConfig, tmp string) {
+	if err := benchPacketPath(ctx, r, log, cfg, tmp); err != nil {
 		r.fail("packet path", err)
 	}
 }
 
-func benchPacketPath(r *Report, log *slog.Logger, cfg packetConfig, tmp string) error {
+func benchPacketPath(ctx context.Context, r *Report, log *slog.Logger, cfg packetConfig, tmp string) error {
 	var c cleanups
 	defer c.run(log)
 	topo, err := newTopology(&c)
@@ -66,7 +67,7 @@ func benchPacketPath(r *Report, log *slog.Logger, cfg packetConfig, tmp string) 
 	}
 
 	log.Info("packet path scenario", "rounds", cfg.Rounds, "duration", cfg.Duration, "variants", len(variants))
-	for round := 0; round < cfg.Rounds; round++ {
+	for round := 0; round < cfg.Rounds && ctx.Err() == nil; round++ {
 		for i := range variants {
 			v := variants[(i+round)%len(variants)] // rotate the order every round
 			if err := measureVariant(topo, v, cfg.Duration); err != nil {
