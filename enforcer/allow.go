@@ -111,7 +111,7 @@ func zonesOf(e zones.Endpoint, ids map[string]uint8) []uint8 {
 }
 
 func flowElements(b allowBuilder, f *zones.Flow, ids map[string]uint8) {
-	o := FlowOrigin(f.Index)
+	o := FlowOrigin(f)
 	pps := protoPorts(f.Ports)
 	switch {
 	case f.From.Kind == zones.KindZone && f.To.Kind == zones.KindZone:

@@ -37,7 +37,7 @@ func fillMembership(rs *Ruleset, cls classification) {
 			if e.ep.HostVeth == "" {
 				continue
 			}
-			el := Element{Key: []Field{IfnameField(e.ep.HostVeth), AddrField(a)}, Origin: DefaultOrigin(OriginMembership)}
+			el := Element{Key: []Field{IfnameField(e.ep.HostVeth), AddrField(a)}, Origin: membershipOrigin}
 			if a.Is4() {
 				portAddr4 = append(portAddr4, el)
 			} else {
@@ -47,7 +47,7 @@ func fillMembership(rs *Ruleset, cls classification) {
 	}
 	for name, id := range ports {
 		br.Set(SetPortZone).Elements = append(br.Set(SetPortZone).Elements,
-			Element{Key: []Field{IfnameField(name)}, Data: ZoneMark(id), Origin: DefaultOrigin(OriginMembership)})
+			Element{Key: []Field{IfnameField(name)}, Data: ZoneMark(id), Origin: membershipOrigin})
 	}
 	br.Set(SetPortAddr4).Elements = dedupe(portAddr4)
 	br.Set(SetPortAddr6).Elements = dedupe(portAddr6)
@@ -56,7 +56,7 @@ func fillMembership(rs *Ruleset, cls classification) {
 		if a.Is6() {
 			set = in.Set(SetZoneOf6)
 		}
-		set.Elements = append(set.Elements, Element{Key: []Field{AddrField(a)}, Data: ZoneMark(id), Origin: DefaultOrigin(OriginMembership)})
+		set.Elements = append(set.Elements, Element{Key: []Field{AddrField(a)}, Data: ZoneMark(id), Origin: membershipOrigin})
 	}
 	for _, s := range []*Set{br.Set(SetPortZone), in.Set(SetZoneOf4), in.Set(SetZoneOf6)} {
 		sortElements(s)

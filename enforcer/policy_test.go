@@ -64,3 +64,41 @@ func shopInventory() Inventory {
 		},
 	}
 }
+
+// mixedInventory adds every kind of container the report must name to
+// shopInventory: default bridge, conflict, host network, macvlan, shared
+// namespace, an endpoint whose veth is not known yet, and a stopped one.
+func mixedInventory() Inventory {
+	inv := shopInventory()
+	inv.Networks = append(inv.Networks,
+		Network{ID: "n0", Name: "bridge", Driver: "bridge", Bridge: "docker0", Default: true},
+		Network{ID: "n2", Name: "lan", Driver: "macvlan"},
+		Network{ID: "n3", Name: "host", Driver: "host"})
+	inv.Containers = append(inv.Containers,
+		Container{ID: "c-legacy", Name: "legacy-1", Labels: map[string]string{"tier": "web"}, NetworkMode: "default", Running: true,
+			Endpoints: []Endpoint{{NetworkID: "n0", NetworkName: "bridge", Bridge: "docker0", HostVeth: "veth0000b01",
+				IPv4: netip.MustParseAddr("172.17.0.2")}}},
+		Container{ID: "c-both", Name: "both-1", Labels: map[string]string{"tier": "api", "also": "db"}, NetworkMode: "shop_back", Running: true,
+			Endpoints: []Endpoint{{NetworkID: "n1", NetworkName: "shop_back", Bridge: "br-0123456789ab", HostVeth: "veth0000a09",
+				IPv4: netip.MustParseAddr("10.88.0.9")}}},
+		Container{ID: "c-hostnet", Name: "node-exporter", Labels: map[string]string{"tier": "api"}, NetworkMode: "host", Running: true},
+		Container{ID: "c-mac", Name: "mac-1", Labels: map[string]string{"tier": "db"}, NetworkMode: "lan", Running: true,
+			Endpoints: []Endpoint{{NetworkID: "n2", NetworkName: "lan", IPv4: netip.MustParseAddr("192.0.2.50")}}},
+		Container{ID: "c-side", Name: "sidecar-1", NetworkMode: "container:c-other", Running: true},
+		Container{ID: "c-fresh", Name: "fresh-1", Labels: map[string]string{"tier": "web"}, NetworkMode: "shop_back", Running: true,
+			Endpoints: []Endpoint{{NetworkID: "n1", NetworkName: "shop_back", Bridge: "br-0123456789ab",
+				IPv4: netip.MustParseAddr("10.88.0.10")}}},
+		Container{ID: "c-stopped", Name: "stopped-1", Labels: map[string]string{"tier": "web"}, NetworkMode: "shop_back", Running: false},
+	)
+	return inv
+}
+
+// withConflictZone adds a zone "audit" matching label also=db, so c-both
+// (tier=api, also=db) is matched twice.
+func withConflictZone(p *Policy) *Policy {
+	p.Zones = append(p.Zones, &zones.Zone{Name: "extra", Members: []zones.Selector{{Label: "also=db"}}})
+	return p
+}
+
+// Policy is a local alias to keep helpers short.
+type Policy = zones.Policy

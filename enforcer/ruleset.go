@@ -1,5 +1,7 @@
 package enforcer
 
+import "github.com/zonewall/zonewall/zones"
+
 // Ruleset is the desired nftables state: a fixed set of tables, chains and
 // rules (which depend only on Options and the policy's settings, never on the
 // number of containers) plus the contents of the sets, which carry all
@@ -88,6 +90,7 @@ func (r *Ruleset) ElementCount() int {
 type Origin struct {
 	Flow    int
 	Default string
+	Label   string // flow label ("public-web", "flow 3") or the default's name; shown as element comment
 }
 
 // Default origins.
@@ -110,7 +113,10 @@ const (
 )
 
 // FlowOrigin is the origin of data derived from flow i.
-func FlowOrigin(i int) Origin { return Origin{Flow: i} }
+func FlowOrigin(f *zones.Flow) Origin { return Origin{Flow: f.Index, Label: f.Label()} }
 
 // DefaultOrigin is the origin of data derived from a default or setting.
-func DefaultOrigin(name string) Origin { return Origin{Flow: -1, Default: name} }
+func DefaultOrigin(name string) Origin { return Origin{Flow: -1, Default: name, Label: name} }
+
+// membershipOrigin marks per-container data (no comment: it is not an allow).
+var membershipOrigin = Origin{Flow: -1, Default: OriginMembership}

@@ -114,6 +114,9 @@ func (e Element) render(s *Set) string {
 	if s.Data != FieldNone {
 		out += " : " + NumField(e.Data).render(s.Data)
 	}
+	if e.Origin.Label != "" {
+		out += fmt.Sprintf(" comment %q", e.Origin.Label)
+	}
 	return out
 }
 

@@ -86,5 +86,7 @@ func setElement(s *enforcer.Set, e enforcer.Element) nftables.SetElement {
 	if s.Data != enforcer.FieldNone {
 		el.Val = binary.NativeEndian.AppendUint32(nil, e.Data)
 	}
+	// `nft list` then shows which flow or default each allow element serves.
+	el.Comment = e.Origin.Label
 	return el
 }

@@ -129,6 +129,9 @@ func TestKernelUnknownEndpoint(t *testing.T) {
 	if st.Full {
 		t.Errorf("classifying one container rebuilt everything")
 	}
+	// Its ARP/ND attempts were dropped while unknown; the kernel would retry
+	// them after a second, longer than a probe waits.
+	run(t, "ip", "-n", nw.ns, "neigh", "flush", "all")
 	s.run(t, both(nw, "", s.api, "tcp", 8080, true, "classified as web -> api"))
 }
 
