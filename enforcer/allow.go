@@ -171,14 +171,16 @@ func defaultElements(b allowBuilder, s zones.Settings, opts Options) {
 		z := zoneField(id)
 		b.add(SetAllowCC, o, z, anyZone, anyTraffic.proto, anyTraffic.port)
 		b.add(SetAllowCC, o, anyZone, z, anyTraffic.proto, anyTraffic.port)
+		// Towards world the metadata addresses stay excluded; from world every
+		// source is let in (as zones.Decide judges "unrestricted").
 		for _, r := range worldRanges(nil, false) {
 			b.add(SetAllowW4, o, z, r.field(), anyTraffic.proto, anyTraffic.port)
-			b.add(SetAllowIn4, o, r.field(), z, anyTraffic.proto, anyTraffic.port)
 		}
 		for _, r := range worldRanges(nil, true) {
 			b.add(SetAllowW6, o, z, r.field(), anyTraffic.proto, anyTraffic.port)
-			b.add(SetAllowIn6, o, r.field(), z, anyTraffic.proto, anyTraffic.port)
 		}
+		b.add(SetAllowIn4, o, all4.field(), z, anyTraffic.proto, anyTraffic.port)
+		b.add(SetAllowIn6, o, all6.field(), z, anyTraffic.proto, anyTraffic.port)
 		b.add(SetAllowHost, o, z, anyTraffic.proto, anyTraffic.port)
 		b.add(SetAllowOut, o, z, anyTraffic.proto, anyTraffic.port)
 	}
