@@ -78,6 +78,11 @@ func runDaemon(parent context.Context, cfg config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	unlock, err := store.Lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	cli, err := dockerClient(cfg.DockerHost)
 	if err != nil {
 		return err

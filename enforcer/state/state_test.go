@@ -1,6 +1,7 @@
 package state
 
 import (
+	"errors"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -93,4 +94,21 @@ func TestWriteToRejectsPathNames(t *testing.T) {
 	if err := p.WriteTo(t.TempDir()); err == nil {
 		t.Fatal("a file name with a path was restored")
 	}
+}
+
+func TestLockIsExclusive(t *testing.T) {
+	st, _ := Open(t.TempDir())
+	unlock, err := st.Lock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Lock(); !errors.Is(err, ErrLocked) {
+		t.Fatalf("second lock: %v, want ErrLocked", err)
+	}
+	unlock()
+	again, err := st.Lock()
+	if err != nil {
+		t.Fatalf("lock after unlock: %v", err)
+	}
+	again()
 }
