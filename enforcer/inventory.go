@@ -30,7 +30,7 @@ type Container struct {
 	Image       string
 	Labels      map[string]string
 	NetworkMode string // "default", "bridge", "host", "none", "container:<id>", or a network name
-	Running     bool
+	Running     bool   // its process runs, or Docker is starting it (its network is attached)
 	Endpoints   []Endpoint
 	// Published ports: host port -> container port, for audit.
 	Ports []PublishedPort

@@ -65,6 +65,8 @@ func (t *Tracker) onContainer(ctx context.Context, m events.Message) bool {
 		tc.c.Running = true
 	case events.ActionDie:
 		tc.c.Running = false
+	default:
+		tc.c.Running = tc.c.Running || len(tc.eps) > 0
 	case events.ActionRename:
 		if name := m.Actor.Attributes["name"]; name != "" {
 			tc.c.Name = strings.TrimPrefix(name, "/")
@@ -152,6 +154,10 @@ func (t *Tracker) refreshNetwork(ctx context.Context, nid, cid string) bool {
 		ep := endpointFromResource(n, r)
 		keepVeth(&ep, tc.eps[nid])
 		tc.eps[nid] = ep
+		// Docker attaches networks while it starts a container, before the
+		// process runs and before the start event: the enforcer must
+		// classify it now, so it counts as running from here.
+		tc.c.Running = true
 	}
 	t.mu.Unlock()
 	if n.Bridge != "" {

@@ -17,6 +17,8 @@ import (
 // Networks are read before containers, so an endpoint whose container is not
 // listed belongs to a container that is already gone.
 func (t *Tracker) fullSync(ctx context.Context) error {
+	t.syncMu.Lock()
+	defer t.syncMu.Unlock()
 	nets, eps, err := listNetworks(ctx, t.eng)
 	if err != nil {
 		return err
@@ -44,6 +46,9 @@ func (t *Tracker) fullSync(ctx context.Context) error {
 			}
 			tc.eps[nid] = ep
 		}
+		// Attached endpoints mean the container runs or is starting (the
+		// list view says "created" until the start completes).
+		tc.c.Running = tc.c.Running || len(tc.eps) > 0
 	}
 	t.mu.Unlock()
 	t.resolvePorts("")

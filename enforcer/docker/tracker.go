@@ -25,6 +25,7 @@ type Tracker struct {
 
 	synced atomic.Bool
 	resync chan chan error // Resync requests served by Run's loop
+	syncMu sync.Mutex      // one full listing at a time
 
 	mu         sync.RWMutex
 	networks   map[string]enforcer.Network // by ID

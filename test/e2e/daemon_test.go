@@ -64,7 +64,7 @@ func startDaemon(t *testing.T) {
 		t.Fatal(err)
 	}
 	args := append([]string{"run"}, globalFlags()...)
-	args = append(args, "--nflog-group", nflogGrp, "--log-format", "json", "--config", filepath.Join(suite.tmp, "none.yaml"))
+	args = append(args, "--nflog-group", nflogGrp, "--log-format", "json", "--log-level", "debug", "--config", filepath.Join(suite.tmp, "none.yaml"))
 	if err := os.WriteFile(filepath.Join(suite.tmp, "none.yaml"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -217,4 +217,16 @@ func writeZones(t *testing.T, files map[string]string) {
 			_ = os.Remove(p)
 		}
 	}
+}
+
+type controlStatus = control.Status
+
+// reportsUnzoned reports whether status lists the container as unzoned.
+func reportsUnzoned(st control.Status, name string) bool {
+	for _, f := range st.Reported {
+		if f.Kind == "unzoned" && f.Container == name {
+			return true
+		}
+	}
+	return false
 }

@@ -22,6 +22,7 @@ const (
 	backV6    = "fd00:231:2::/64"
 	nflogGrp  = "7231"
 	zonesFile = "tiers.yaml"
+	keptLog   = "/tmp/zwtest-e-daemon.log"
 )
 
 // suite is the state every test shares: one binary, one topology and (at
@@ -61,6 +62,13 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(suite.tmp)
+	// Keep the daemon's log for a post-mortem (the temp dir goes away).
+	defer func() {
+		if b, err := os.ReadFile(filepath.Join(suite.tmp, "daemon.log")); err == nil {
+			_ = os.WriteFile(keptLog, b, 0o644)
+			fmt.Fprintf(os.Stderr, "e2e: daemon log kept in %s\n", keptLog)
+		}
+	}()
 
 	removeEverything() // leftovers of a crashed earlier run
 	defer removeEverything()
