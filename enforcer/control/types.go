@@ -110,6 +110,9 @@ type Resolved struct {
 	Container string `json:"container,omitempty"`
 	Addr      string `json:"addr,omitempty"`
 	Note      string `json:"note,omitempty"` // e.g. "unzoned", "conflict: web, api"
+	// DefaultBridge: the container is on Docker's default bridge, where
+	// settings.default_bridge alone decides.
+	DefaultBridge bool `json:"default_bridge,omitempty"`
 }
 
 // Drop is one dropped (or, in audit mode, would-be dropped) packet.

@@ -36,7 +36,10 @@ func (d *Daemon) Explain(req control.ExplainRequest) (control.ExplainResult, err
 	if err != nil {
 		return control.ExplainResult{}, &control.BadRequestError{Msg: "TO: " + err.Error()}
 	}
-	dec := d.cfg.Engine.Decide(pol.p, fromPeer, toPeer, proto, port)
+	dec, ok := decideDefaultBridge(settingsOf(pol.p), from, to, fromPeer)
+	if !ok {
+		dec = d.cfg.Engine.Decide(pol.p, fromPeer, toPeer, proto, port)
+	}
 	res := control.ExplainResult{Allow: dec.Allow, Reason: dec.Reason, From: from, To: to, Port: portString(proto, port)}
 	if dec.Flow != nil {
 		res.Flow = &control.FlowRef{Label: dec.Flow.Label(), Pos: dec.Flow.Pos.FileLine()}
@@ -149,7 +152,61 @@ func (v *view) containerPeer(r control.Resolved, c *enforcer.Container) (control
 	if r.Addr != "" {
 		peer.Addr, _ = netip.ParseAddr(r.Addr)
 	}
+	if v.onDefaultBridge(c, peer.Addr) {
+		r.DefaultBridge = true
+		r.Note = strings.TrimPrefix(r.Note+"; on Docker's default bridge", "; ")
+	}
 	return r, peer, nil
+}
+
+// onDefaultBridge says whether the kernel classes this container's traffic
+// as default-bridge: the endpoint holding addr, or, without an address,
+// every endpoint of the container is on docker0.
+func (v *view) onDefaultBridge(c *enforcer.Container, addr netip.Addr) bool {
+	isDefault := func(ep enforcer.Endpoint) bool {
+		if ep.Bridge == "docker0" {
+			return true
+		}
+		for _, n := range v.inv.Networks {
+			if n.ID == ep.NetworkID {
+				return n.Default
+			}
+		}
+		return false
+	}
+	if addr.IsValid() {
+		for _, ep := range c.Endpoints {
+			if ep.IPv4.Unmap() == addr || ep.IPv6 == addr {
+				return isDefault(ep)
+			}
+		}
+	}
+	for _, ep := range c.Endpoints {
+		if !isDefault(ep) {
+			return false
+		}
+	}
+	return len(c.Endpoints) > 0
+}
+
+// decideDefaultBridge mirrors the compiler: traffic of a default-bridge
+// endpoint is decided by settings.default_bridge alone (the host's own
+// connections still by host_to_containers).
+func decideDefaultBridge(s zones.Settings, from, to control.Resolved, fromPeer zones.Peer) (zones.Decision, bool) {
+	if !from.DefaultBridge && !to.DefaultBridge {
+		return zones.Decision{}, false
+	}
+	if fromPeer.Kind == zones.KindHost && s.HostToContainers == "allow" {
+		return zones.Decision{}, false
+	}
+	who := from
+	if !from.DefaultBridge {
+		who = to
+	}
+	if s.DefaultBridge == "allow" {
+		return zones.Decision{Allow: true, Reason: fmt.Sprintf("container %s is on Docker's default bridge (settings.default_bridge: allow)", who.Container)}, true
+	}
+	return zones.Decision{Reason: fmt.Sprintf("container %s is on Docker's default bridge (settings.default_bridge: %s)", who.Container, s.DefaultBridge)}, true
 }
 
 // suggest names the closest zone or container for a misspelt endpoint.
@@ -190,4 +247,12 @@ func editDistance(a, b string) int {
 		prev = cur
 	}
 	return prev[len(b)]
+}
+
+// settingsOf fills in defaults for a policy without a settings block.
+func settingsOf(p *zones.Policy) zones.Settings {
+	if p.Settings.Mode == "" {
+		return zones.DefaultSettings()
+	}
+	return p.Settings
 }

@@ -190,3 +190,25 @@ func TestNonIPDrop(t *testing.T) {
 		t.Fatalf("non-IP drop = %+v", d)
 	}
 }
+
+func TestExplainDefaultBridge(t *testing.T) {
+	h := newHarness(t, zonesYAML)
+	h.inv.synced.Store(true)
+	h.inv.inv.Networks = []enforcer.Network{{ID: "def", Name: "bridge", Driver: "bridge", Bridge: "docker0", Default: true}}
+	old := testContainer("dddd4444", "web-old", "bridge", "172.17.0.2") // matches zone web by name
+	old.Endpoints[0].NetworkID, old.Endpoints[0].Bridge = "def", "docker0"
+	h.inv.add(old)
+	h.start(nil)
+	h.waitFor("view", func() bool { return h.d.Status().Synced })
+	res, err := h.d.Explain(control.ExplainRequest{From: "world", To: "web-old", Port: "tcp/80"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Allow || !strings.Contains(res.Reason, "default bridge (settings.default_bridge: deny)") || !res.To.DefaultBridge {
+		t.Fatalf("world -> default-bridge member of web = %+v; want deny by settings.default_bridge like the kernel", res)
+	}
+	res, _ = h.d.Explain(control.ExplainRequest{From: "host", To: "web-old", Port: "tcp/80"})
+	if !res.Allow || !strings.Contains(res.Reason, "host_to_containers") {
+		t.Fatalf("host -> default-bridge container = %+v; want allow by host_to_containers", res)
+	}
+}
