@@ -280,3 +280,10 @@ func TestLoadErrorUsesDirAsGiven(t *testing.T) {
 		t.Errorf("got %v, want %q", err, want)
 	}
 }
+
+func writeBenchFile(b *testing.B, dir, content string) {
+	b.Helper()
+	if err := os.WriteFile(filepath.Join(dir, "zones.yaml"), []byte(content), 0o600); err != nil {
+		b.Fatal(err)
+	}
+}

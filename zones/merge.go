@@ -18,6 +18,7 @@ func merge(files []string, parsed []*parsedFile, errs *ErrorList) *Policy {
 			names = append(names, z.Name)
 		}
 	}
+	candidates := append(names, "world", "host") // for suggestions
 	firstName := map[string]*Flow{}
 	for _, f := range parsed {
 		for _, pf := range f.flows {
@@ -28,7 +29,7 @@ func merge(files []string, parsed []*parsedFile, errs *ErrorList) *Policy {
 					firstName[pf.flow.Name] = pf.flow
 				}
 			}
-			resolveFlow(pf, known, names, errs)
+			resolveFlow(pf, known, candidates, errs)
 			pol.Flows = append(pol.Flows, pf.flow)
 		}
 	}

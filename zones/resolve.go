@@ -6,10 +6,9 @@ import (
 
 // resolveFlow turns endpoint names into Endpoints and checks what depends
 // on them: unknown zones, world/host mixed with zones, cidrs placement.
-func resolveFlow(pf *parsedFlow, known map[string]bool, zoneNames []string, errs *ErrorList) {
+func resolveFlow(pf *parsedFlow, known map[string]bool, candidates []string, errs *ErrorList) {
 	f := pf.flow
 	label := fmt.Sprintf("flow %d", f.Index+1)
-	candidates := append(append([]string{}, zoneNames...), "world", "host")
 	// Both sides are resolved even when one is broken, so every unknown
 	// name is reported in the same run.
 	var fromOK, toOK bool
