@@ -115,10 +115,11 @@ type Daemon struct {
 	hostAddrsAt time.Time
 
 	// Owned by the loop goroutine.
-	needFull      bool
-	ready         bool
-	stopAttempted map[string]bool
-	retryDelay    time.Duration
+	needFull       bool
+	ready          bool
+	stopAttempted  map[string]bool
+	retryDelay     time.Duration
+	warnedNoPolicy bool
 
 	drops *dropLog
 	saver *saver
@@ -320,7 +321,10 @@ func (d *Daemon) sync(ctx context.Context) syncResult {
 	pol := d.policy
 	d.mu.Unlock()
 	if pol == nil {
-		d.log.Warn("no valid policy: nothing to apply", "zones_dir", d.cfg.ZonesDir)
+		if !d.warnedNoPolicy {
+			d.log.Warn("no valid policy: nothing is applied until the zone files are fixed", "zones_dir", d.cfg.ZonesDir)
+			d.warnedNoPolicy = true
+		}
 		return syncDone
 	}
 	if !d.cfg.Inventory.Synced() {

@@ -338,3 +338,25 @@ func TestStopLeavesRulesetAndSignalsStopping(t *testing.T) {
 		t.Fatal("state not flushed on shutdown")
 	}
 }
+
+func TestZonesDirCreatedLater(t *testing.T) {
+	h := newHarness(t, "")
+	h.dir = filepath.Join(h.dir, "later")
+	h.inv.synced.Store(true)
+	h.start(func(c *Config) { c.WatchZonesDir = true })
+	time.Sleep(100 * time.Millisecond)
+	if st := h.d.Status(); st.Policy.Source != "none" || st.Applies != 0 {
+		t.Fatalf("without zone files: source %q, %d applies; want none and 0", st.Policy.Source, st.Applies)
+	}
+	if err := os.MkdirAll(h.dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h.writeZones(zonesYAML)
+	deadline := time.Now().Add(5 * time.Second)
+	for h.d.Status().Applies == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("zone files in a directory created after start were never applied")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

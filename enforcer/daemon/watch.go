@@ -15,9 +15,12 @@ func (d *Daemon) watchZonesDir(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("fsnotify: %w", err)
 	}
+	var retry <-chan time.Time
 	if err := w.Add(d.cfg.ZonesDir); err != nil {
-		w.Close()
-		return fmt.Errorf("watch %s: %w", d.cfg.ZonesDir, err)
+		// Typically the directory does not exist yet: keep trying, and
+		// read the files once it appears.
+		d.log.Warn("cannot watch zones_dir yet; retrying every 2s", "dir", d.cfg.ZonesDir, "err", err)
+		retry = time.After(2 * time.Second)
 	}
 	go func() {
 		defer w.Close()
@@ -26,6 +29,14 @@ func (d *Daemon) watchZonesDir(ctx context.Context) error {
 			select {
 			case <-ctx.Done():
 				return
+			case <-retry:
+				if err := w.Add(d.cfg.ZonesDir); err != nil {
+					retry = time.After(2 * time.Second)
+					continue
+				}
+				retry = nil
+				d.log.Info("watching zones_dir", "dir", d.cfg.ZonesDir)
+				d.Reload()
 			case ev, ok := <-w.Events:
 				if !ok {
 					return
