@@ -41,6 +41,7 @@ type applySamples struct {
 	zwScratch, zwStart, zwStop []float64
 	// The compile part of each zonewall figure (the rest is the apply).
 	zwScratchCompile, zwStartCompile, zwStopCompile []float64
+	zwChangeRebuilds                                int // one-change applies that rebuilt everything
 	linScratch, linStart, linStop                   []float64
 }
 
@@ -98,6 +99,7 @@ func reportApply(r *Report, n int, s applySamples, zw *applyZonewall, lin *apply
 	if zw != nil {
 		info["zonewall_rules"] = zw.rules
 		info["zonewall_elements"] = zw.elements
+		info["zonewall_change_full_rebuilds"] = s.zwChangeRebuilds
 	}
 	info["baseline_rules"] = linearRuleCount(n)
 	var note string
@@ -194,7 +196,7 @@ func (z *applyZonewall) round(s *applySamples) error {
 		return err
 	}
 	t1 := time.Now()
-	if err := app.Apply(cr); err != nil {
+	if _, err := app.Apply(cr); err != nil {
 		return fmt.Errorf("zonewall apply %d: %w", z.n, err)
 	}
 	t2 := time.Now()
@@ -211,8 +213,12 @@ func (z *applyZonewall) round(s *applySamples) error {
 			return err
 		}
 		t1 := time.Now()
-		if err := app.Apply(cr); err != nil {
+		full, err := app.Apply(cr)
+		if err != nil {
 			return fmt.Errorf("zonewall incremental apply %d: %w", z.n, err)
+		}
+		if full {
+			s.zwChangeRebuilds++ // the applier fell back to a full rebuild
 		}
 		*step.total = append(*step.total, ms(time.Since(t0)))
 		*step.compiled = append(*step.compiled, ms(t1.Sub(t0)))

@@ -17,6 +17,23 @@ type Machine struct {
 	Docker   string `json:"docker"`
 	Nft      string `json:"nft"`
 	Go       string `json:"go"`
+	// Load averages at the start and the end of the run: other work on the
+	// machine shifts absolute figures (ratios are measured in alternating
+	// rounds and shift less).
+	LoadStart string `json:"load_start"`
+	LoadEnd   string `json:"load_end,omitempty"`
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func describeMachine() Machine {
@@ -34,6 +51,7 @@ func describeMachine() Machine {
 	m.Kernel = commandLine("uname", "-r")
 	m.Docker = commandLine("docker", "version", "--format", "{{.Server.Version}}")
 	m.Nft = commandLine("nft", "--version")
+	m.LoadStart = loadAvg()
 	return m
 }
 

@@ -95,14 +95,14 @@ func benchMain(args []string) error {
 	if want["apply"] && ctx.Err() == nil {
 		cfg := applyConfig{Sizes: []int{100, 1000, 10000}, Runs: 20}
 		if o.quick {
-			cfg = applyConfig{Sizes: []int{100, 1000}, Runs: 3}
+			cfg = applyConfig{Sizes: []int{100, 1000}, Runs: 2}
 		}
 		benchApply(ctx, rep, log, cfg, tmp)
 	}
 	if want["packet"] && ctx.Err() == nil {
 		cfg := packetConfig{Members: 10000, LinearRules: 1000, Rounds: 5, Duration: 3 * time.Second}
 		if o.quick {
-			cfg = packetConfig{Members: 10000, LinearRules: 1000, Rounds: 2, Duration: time.Second}
+			cfg = packetConfig{Members: 10000, LinearRules: 1000, Rounds: 2, Duration: 500 * time.Millisecond}
 		}
 		benchPacket(ctx, rep, log, cfg, tmp)
 	}
@@ -118,6 +118,7 @@ func benchMain(args []string) error {
 		rep.Failures = append(rep.Failures, "interrupted")
 	}
 	rep.Seconds = time.Since(rep.Started).Seconds()
+	rep.Machine.LoadEnd = loadAvg()
 
 	printTable(os.Stdout, rep)
 	path, err := rep.write(o.out)
@@ -125,6 +126,11 @@ func benchMain(args []string) error {
 		return err
 	}
 	fmt.Println("results:", path)
+	md, err := writeMarkdown(rep, o.out)
+	if err != nil {
+		return err
+	}
+	fmt.Println("table:", md)
 	if o.chart {
 		charts, err := drawCharts(rep, o.out)
 		if err != nil {

@@ -98,7 +98,8 @@ func zonewallPathVariant(topo *topology, members int) (*pathVariant, map[string]
 			return err
 		}
 		app = a
-		return app.Apply(cr)
+		_, err = app.Apply(cr)
+		return err
 	}
 	v.remove = func() error {
 		if app == nil {

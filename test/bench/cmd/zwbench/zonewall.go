@@ -44,7 +44,7 @@ func zwCheckZoned(cr zwCompiled, inv enforcer.Inventory) error {
 
 // zwApplier is an enforcer/nft applier bound to one namespace.
 type zwApplier interface {
-	Apply(zwCompiled) error
+	Apply(zwCompiled) (full bool, err error)
 	Cleanup() error
 	Close() error
 }
@@ -61,9 +61,9 @@ func zwNewApplier(nsFd int) (zwApplier, error) {
 	return nftApplier{a}, nil
 }
 
-func (n nftApplier) Apply(cr zwCompiled) error {
-	_, err := n.a.Apply(cr.rs)
-	return err
+func (n nftApplier) Apply(cr zwCompiled) (bool, error) {
+	st, err := n.a.Apply(cr.rs)
+	return st.Full, err
 }
 
 func (n nftApplier) Cleanup() error { return n.a.Cleanup() }
