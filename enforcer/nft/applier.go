@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -123,7 +124,7 @@ func (a *Applier) Apply(rs *enforcer.Ruleset) (ApplyStats, error) {
 }
 
 func (a *Applier) done(rs *enforcer.Ruleset, static string) {
-	a.applied, a.static, a.full = rs, static, false
+	a.applied, a.static, a.full = snapshot(rs), static, false
 	gen, err := getGen(a.netns)
 	if err != nil {
 		a.log.Debug("reading ruleset generation", "err", err)
@@ -189,6 +190,24 @@ func diffElements(old, cur *enforcer.Set) (add, del []enforcer.Element) {
 		}
 	}
 	return add, del
+}
+
+// snapshot copies what the next diff compares against, so a caller that
+// reuses or edits its Ruleset cannot change our idea of the kernel's state.
+func snapshot(rs *enforcer.Ruleset) *enforcer.Ruleset {
+	cp := *rs
+	cp.Tables = nil
+	for _, t := range rs.Tables {
+		ct := *t
+		ct.Sets = nil
+		for _, s := range t.Sets {
+			cs := *s
+			cs.Elements = slices.Clone(s.Elements)
+			ct.Sets = append(ct.Sets, &cs)
+		}
+		cp.Tables = append(cp.Tables, &ct)
+	}
+	return &cp
 }
 
 // staticString renders rs without set elements.
