@@ -54,6 +54,7 @@ type options struct {
 	zonewall  string
 	chart     bool
 	verbosity string
+	sizes     string
 }
 
 func benchMain(args []string) error {
@@ -65,6 +66,7 @@ func benchMain(args []string) error {
 	fs.StringVar(&o.zonewall, "zonewall", "bin/zonewall", "zonewall binary for the Docker scenarios")
 	fs.BoolVar(&o.chart, "chart", true, "draw the charts")
 	fs.StringVar(&o.verbosity, "log-level", "info", "debug, info, warn")
+	fs.StringVar(&o.sizes, "apply-sizes", "", "override the apply scenario's container counts, e.g. 10000")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -96,6 +98,16 @@ func benchMain(args []string) error {
 		cfg := applyConfig{Sizes: []int{100, 1000, 10000}, Runs: 20}
 		if o.quick {
 			cfg = applyConfig{Sizes: []int{100, 1000}, Runs: 2}
+		}
+		if o.sizes != "" {
+			cfg.Sizes = nil
+			for _, f := range strings.Split(o.sizes, ",") {
+				var n int
+				if _, err := fmt.Sscan(f, &n); err != nil || n < 3 {
+					return fmt.Errorf("--apply-sizes %q: want counts >= 3", o.sizes)
+				}
+				cfg.Sizes = append(cfg.Sizes, n)
+			}
 		}
 		benchApply(ctx, rep, log, cfg, tmp)
 	}
