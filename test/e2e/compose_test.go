@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -38,7 +39,7 @@ networks:
       config:
         - subnet: 10.231.5.0/24
         - subnet: fd00:231:5::/64
-`, image, serverCmd)
+`, image, strings.ReplaceAll(serverCmd, "$", "$$")) // $$: compose interpolates $VAR
 	if err := os.WriteFile(file, []byte(yml), 0o644); err != nil {
 		t.Fatal(err)
 	}
