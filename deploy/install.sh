@@ -123,11 +123,14 @@ stop_background_daemon() {
 delete_tables() {
   command -v nft >/dev/null || return 0
   # Only zonewall's own tables, by name: Docker's rules stay as they are.
-  local family
+  # Not `nft list` first: some nft versions cannot print zonewall's
+  # concatenated set keys and abort.
+  local family out
   for family in inet bridge; do
-    if nft list table "$family" zonewall >/dev/null 2>&1; then
-      nft delete table "$family" zonewall
+    if out=$(nft delete table "$family" zonewall 2>&1); then
       log "deleted nftables table $family zonewall"
+    elif ! grep -q "No such file or directory" <<<"$out"; then
+      warn "nft delete table $family zonewall: $out"
     fi
   done
 }
@@ -180,7 +183,7 @@ install_binary() {
     local ver
     ver=$(git -C "$SRC" describe --always --dirty 2>/dev/null || echo dev)
     log "building zonewall $ver from $SRC"
-    (cd "$SRC" && GOFLAGS=-buildvcs=false "$gobin" build -trimpath -ldflags "-X main.version=$ver" -o "$tmp" ./cmd/zonewall) ||
+    (cd "$SRC" && GOFLAGS=-buildvcs=false "$gobin" build -ldflags "-X main.version=$ver" -o "$tmp" ./cmd/zonewall) ||
       { rm -f "$tmp"; die "go build failed"; }
     src=$tmp
   fi
