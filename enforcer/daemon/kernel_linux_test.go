@@ -112,7 +112,7 @@ func TestKernelDriftRepairAndBoot(t *testing.T) {
 	h2 := newHarness(t, zonesYAML)
 	h2.store = h.store
 	h2.start(func(c *Config) { c.Engine, c.Kernel = engine, newKernel() })
-	h2.waitFor("boot apply", func() bool { return h2.d.Status().Applies == 1 })
+	h2.waitFor("boot apply", func() bool { return h2.d.Status().BootFromState })
 	st := h2.d.Status()
 	if !st.BootFromState || st.Synced || st.LastApply.Error != "" {
 		t.Fatalf("boot: from state %v, synced %v, last apply %+v", st.BootFromState, st.Synced, st.LastApply)
