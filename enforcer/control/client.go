@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"syscall"
 	"time"
 )
 
@@ -23,6 +24,9 @@ type UnreachableError struct {
 }
 
 func (e *UnreachableError) Error() string {
+	if errors.Is(e.Err, syscall.EACCES) {
+		return fmt.Sprintf("cannot reach the daemon at %s: permission denied (the socket is root's)", e.Socket)
+	}
 	return fmt.Sprintf("cannot reach the daemon at %s: is zonewall run running?", e.Socket)
 }
 func (e *UnreachableError) Unwrap() []error { return []error{ErrUnreachable, e.Err} }
