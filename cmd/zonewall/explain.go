@@ -75,7 +75,7 @@ func describeResolved(r control.Resolved) string {
 		s += "zone"
 	case "world":
 		s += "world"
-		if r.Addr != "" && r.Addr != r.Input {
+		if r.Addr != "" && r.Addr != r.Input && "world:"+r.Addr != r.Input {
 			s += " " + r.Addr
 		}
 	default:
