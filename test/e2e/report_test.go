@@ -20,7 +20,7 @@ func TestAuditReports(t *testing.T) {
 	t.Cleanup(func() { _, _ = sh("docker", "rm", "-f", hostNet) })
 	server(t, dflt)
 
-	want := map[string]string{hostNet: "host-network", dflt: "default-bridge", stray: "unzoned"}
+	want := map[string]string{hostNet: "host-network", dflt: "default-bridge", stray: "unzoned", api1: "published-port"}
 	var a control.Audit
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -57,6 +57,37 @@ func missingFindings(a control.Audit, want map[string]string) []string {
 		}
 	}
 	return missing
+}
+
+// drops names both sides of a denied connection, with their zones.
+func TestDropsNameContainers(t *testing.T) {
+	requireSuite(t)
+	ensurePolicyDaemon(t)
+	dst := v4(t, db1, netBack)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		// A fresh denied attempt each round: NFLOG is rate-limited.
+		expect(t, api1, 0, deny("api -> db tcp/8080", dst, "8080"))
+		out, errOut, code := zonewall(t, "drops", "--json")
+		if code != 0 {
+			t.Fatalf("drops exit %d: %s", code, errOut)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			var d control.Drop
+			if json.Unmarshal([]byte(line), &d) != nil {
+				continue
+			}
+			if d.Src.Container == api1 && d.Dst.Container == db1 && d.Dst.Port == 8080 {
+				if d.Src.Zone != "api" || d.Dst.Zone != "db" || d.Proto != "tcp" {
+					t.Fatalf("drop attributed wrongly: %+v", d)
+				}
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no drop api1 -> db1:8080 listed; drops:\n%s", out)
+		}
+	}
 }
 
 // explain gives the verdict and names the deciding flow's file:line.
