@@ -1,8 +1,9 @@
 package enforcer
 
 import (
+	"cmp"
 	"net/netip"
-	"sort"
+	"slices"
 )
 
 // fillMembership writes the per-container data: which zone each bridge port
@@ -11,15 +12,13 @@ import (
 // given the conflict id (denied) rather than either zone.
 func fillMembership(rs *Ruleset, cls classification) {
 	br, in := rs.Table(FamilyBridge), rs.Table(FamilyInet)
-	ports := map[string]uint8{}
-	addrs := map[netip.Addr]uint8{}
-	claim := func(m map[string]uint8, k string, id uint8) {
-		if old, ok := m[k]; ok && old != id {
-			id = ZoneIDConflict
-		}
-		m[k] = id
+	type portAddr struct {
+		port string
+		addr netip.Addr
 	}
-	var portAddr4, portAddr6 []Element
+	ports := make(map[string]uint8, len(cls.endpoints))
+	addrs := make(map[netip.Addr]uint8, 2*len(cls.endpoints))
+	var owned []portAddr
 	for _, e := range cls.endpoints {
 		if e.ep.HostVeth != "" {
 			claim(ports, e.ep.HostVeth, e.id)
@@ -29,66 +28,62 @@ func fillMembership(rs *Ruleset, cls classification) {
 				continue
 			}
 			a = a.Unmap()
-			if old, ok := addrs[a]; ok && old != e.id {
-				addrs[a] = ZoneIDConflict
-			} else {
-				addrs[a] = e.id
-			}
-			if e.ep.HostVeth == "" {
-				continue
-			}
-			el := Element{Key: []Field{IfnameField(e.ep.HostVeth), AddrField(a)}, Origin: membershipOrigin}
-			if a.Is4() {
-				portAddr4 = append(portAddr4, el)
-			} else {
-				portAddr6 = append(portAddr6, el)
+			claim(addrs, a, e.id)
+			if e.ep.HostVeth != "" {
+				owned = append(owned, portAddr{e.ep.HostVeth, a})
 			}
 		}
 	}
-	for name, id := range ports {
-		br.Set(SetPortZone).Elements = append(br.Set(SetPortZone).Elements,
-			Element{Key: []Field{IfnameField(name)}, Data: ZoneMark(id), Origin: membershipOrigin})
+	// Deterministic order: by name, then address.
+	portNames := make([]string, 0, len(ports))
+	for p := range ports {
+		portNames = append(portNames, p)
 	}
-	br.Set(SetPortAddr4).Elements = dedupe(portAddr4)
-	br.Set(SetPortAddr6).Elements = dedupe(portAddr6)
-	for a, id := range addrs {
+	slices.Sort(portNames)
+	fields := make([]Field, len(portNames))
+	els := make([]Element, len(portNames))
+	for i, p := range portNames {
+		fields[i] = IfnameField(p)
+		els[i] = Element{Key: fields[i : i+1 : i+1], Data: ZoneMark(ports[p]), Origin: membershipOrigin}
+	}
+	br.Set(SetPortZone).Elements = els
+
+	slices.SortFunc(owned, func(a, b portAddr) int {
+		return cmp.Or(cmp.Compare(a.port, b.port), a.addr.Compare(b.addr))
+	})
+	owned = slices.Compact(owned)
+	pairFields := make([]Field, 2*len(owned))
+	for i, o := range owned {
+		pairFields[2*i], pairFields[2*i+1] = IfnameField(o.port), AddrField(o.addr)
+		el := Element{Key: pairFields[2*i : 2*i+2 : 2*i+2], Origin: membershipOrigin}
+		set := br.Set(SetPortAddr4)
+		if o.addr.Is6() {
+			set = br.Set(SetPortAddr6)
+		}
+		set.Elements = append(set.Elements, el)
+	}
+
+	addrList := make([]netip.Addr, 0, len(addrs))
+	for a := range addrs {
+		addrList = append(addrList, a)
+	}
+	slices.SortFunc(addrList, netip.Addr.Compare)
+	addrFields := make([]Field, len(addrList))
+	for i, a := range addrList {
+		addrFields[i] = AddrField(a)
 		set := in.Set(SetZoneOf4)
 		if a.Is6() {
 			set = in.Set(SetZoneOf6)
 		}
-		set.Elements = append(set.Elements, Element{Key: []Field{AddrField(a)}, Data: ZoneMark(id), Origin: membershipOrigin})
-	}
-	for _, s := range []*Set{br.Set(SetPortZone), in.Set(SetZoneOf4), in.Set(SetZoneOf6)} {
-		sortElements(s)
+		set.Elements = append(set.Elements, Element{Key: addrFields[i : i+1 : i+1], Data: ZoneMark(addrs[a]), Origin: membershipOrigin})
 	}
 }
 
-func dedupe(els []Element) []Element {
-	seen := map[string]bool{}
-	out := els[:0]
-	for _, e := range els {
-		k := e.Key[0].Name + "|" + e.Key[1].Addr.String()
-		if !seen[k] {
-			seen[k] = true
-			out = append(out, e)
-		}
+// claim records that key belongs to zone id; a second, different claim
+// turns it into a conflict (fail closed).
+func claim[K comparable](m map[K]uint8, key K, id uint8) {
+	if old, ok := m[key]; ok && old != id {
+		id = ZoneIDConflict
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Key[0].Name != out[j].Key[0].Name {
-			return out[i].Key[0].Name < out[j].Key[0].Name
-		}
-		return out[i].Key[1].Addr.Less(out[j].Key[1].Addr)
-	})
-	return out
-}
-
-// sortElements orders single-key sets for deterministic output.
-func sortElements(s *Set) {
-	sort.Slice(s.Elements, func(i, j int) bool {
-		a, b := s.Elements[i].Key[0], s.Elements[j].Key[0]
-		if a.Name != b.Name {
-			return a.Name < b.Name
-		}
-		return a.Addr.Less(b.Addr)
-	})
+	m[key] = id
 }

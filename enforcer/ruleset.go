@@ -17,6 +17,10 @@ type Ruleset struct {
 	// Zones maps the zone id carried in the packet mark to its name
 	// (including the reserved classes), for attributing drops.
 	Zones map[uint8]string
+	// StaticKey identifies the static part (tables, chains, rules, set
+	// definitions): equal keys mean equal static parts, so an applier can
+	// skip comparing them. Empty means unknown (compare the rendering).
+	StaticKey string
 }
 
 // Family is an nftables address family.

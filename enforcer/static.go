@@ -1,5 +1,7 @@
 package enforcer
 
+import "fmt"
+
 // The static part of the ruleset: tables, sets (without elements), chains and
 // rules. It depends only on the mode (enforce/audit) and the log group, never
 // on the containers, so container churn only ever changes set elements.
@@ -35,6 +37,9 @@ func staticRuleset(opts Options, audit bool) *Ruleset {
 		Tables:      []*Table{bridgeTable(opts, audit), inetTable(opts, audit)},
 		LogPrefixes: map[string]Origin{},
 		NflogGroup:  opts.NflogGroup,
+		// Everything the static part depends on; bump the version when
+		// static.go changes shape.
+		StaticKey: fmt.Sprintf("static-v1 table=%s group=%d audit=%v", opts.Table, opts.NflogGroup, audit),
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 type Applier struct {
 	mu      sync.Mutex
 	conn    *nftables.Conn
+	genConn *netlink.Conn
 	netns   int // -1: the caller's namespace
 	table   string
 	log     *slog.Logger
@@ -71,6 +71,10 @@ func New(opts ...Option) (*Applier, error) {
 		return nil, fmt.Errorf("nftables connection: %w", err)
 	}
 	a.conn = conn
+	if a.genConn, err = genConn(a.netns); err != nil {
+		_ = conn.CloseLasting()
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -92,7 +96,9 @@ func bigSendBuffer(c *netlink.Conn) error {
 }
 
 // Close releases the netlink connection.
-func (a *Applier) Close() error { return a.conn.CloseLasting() }
+func (a *Applier) Close() error {
+	return errors.Join(a.conn.CloseLasting(), a.genConn.Close())
+}
 
 // Apply makes the kernel hold rs. The first Apply, one after drift or a
 // failure, and one whose static part (chains, rules, set definitions)
@@ -103,7 +109,10 @@ func (a *Applier) Apply(rs *enforcer.Ruleset) (ApplyStats, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	start := time.Now()
-	static := staticString(rs)
+	static := rs.StaticKey
+	if static == "" {
+		static = staticString(rs)
+	}
 	st := ApplyStats{Rules: rs.RuleCount(), Elements: rs.ElementCount()}
 	if !a.full && a.applied != nil && static == a.static {
 		added, removed, err := a.applyDiff(rs)
@@ -125,7 +134,7 @@ func (a *Applier) Apply(rs *enforcer.Ruleset) (ApplyStats, error) {
 
 func (a *Applier) done(rs *enforcer.Ruleset, static string) {
 	a.applied, a.static, a.full = snapshot(rs), static, false
-	gen, err := getGen(a.netns)
+	gen, err := getGen(a.genConn)
 	if err != nil {
 		a.log.Debug("reading ruleset generation", "err", err)
 		gen = 0
@@ -171,29 +180,10 @@ func (a *Applier) applyDiff(rs *enforcer.Ruleset) (added, removed int, err error
 	return added, removed, nil
 }
 
-func diffElements(old, cur *enforcer.Set) (add, del []enforcer.Element) {
-	have := make(map[string]bool, len(old.Elements))
-	for _, e := range old.Elements {
-		have[old.ElementString(e)] = true
-	}
-	want := make(map[string]bool, len(cur.Elements))
-	for _, e := range cur.Elements {
-		k := cur.ElementString(e)
-		want[k] = true
-		if !have[k] {
-			add = append(add, e)
-		}
-	}
-	for _, e := range old.Elements {
-		if !want[old.ElementString(e)] {
-			del = append(del, e)
-		}
-	}
-	return add, del
-}
-
-// snapshot copies what the next diff compares against, so a caller that
-// reuses or edits its Ruleset cannot change our idea of the kernel's state.
+// snapshot copies the structure (not the elements) of what the next diff
+// compares against, so a caller that reuses its Ruleset and replaces set
+// contents cannot change our idea of the kernel's state. Elements are
+// shared: a Ruleset's elements must not be modified in place after Apply.
 func snapshot(rs *enforcer.Ruleset) *enforcer.Ruleset {
 	cp := *rs
 	cp.Tables = nil
@@ -202,7 +192,6 @@ func snapshot(rs *enforcer.Ruleset) *enforcer.Ruleset {
 		ct.Sets = nil
 		for _, s := range t.Sets {
 			cs := *s
-			cs.Elements = slices.Clone(s.Elements)
 			ct.Sets = append(ct.Sets, &cs)
 		}
 		cp.Tables = append(cp.Tables, &ct)

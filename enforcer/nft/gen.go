@@ -8,19 +8,24 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// getGen reads the nftables ruleset generation id, which the kernel bumps
-// on every committed change by anyone. google/nftables v0.3.0 has no call
-// for it, so this speaks NFT_MSG_GETGEN directly.
-func getGen(netns int) (uint32, error) {
+// genConn opens the netlink socket getGen uses; it is kept open because
+// dialing into another namespace costs milliseconds.
+func genConn(netns int) (*netlink.Conn, error) {
 	cfg := &netlink.Config{}
 	if netns >= 0 {
 		cfg.NetNS = netns
 	}
 	c, err := netlink.Dial(unix.NETLINK_NETFILTER, cfg)
 	if err != nil {
-		return 0, fmt.Errorf("netlink dial: %w", err)
+		return nil, fmt.Errorf("netlink dial: %w", err)
 	}
-	defer c.Close()
+	return c, nil
+}
+
+// getGen reads the nftables ruleset generation id, which the kernel bumps
+// on every committed change by anyone. google/nftables v0.3.0 has no call
+// for it, so this speaks NFT_MSG_GETGEN directly.
+func getGen(c *netlink.Conn) (uint32, error) {
 	msgs, err := c.Execute(netlink.Message{
 		Header: netlink.Header{
 			Type:  netlink.HeaderType(unix.NFNL_SUBSYS_NFTABLES<<8 | unix.NFT_MSG_GETGEN),

@@ -23,7 +23,7 @@ func (a *Applier) Verify() (*DriftError, error) {
 	if a.applied == nil {
 		return &DriftError{Reason: "nothing applied yet"}, nil
 	}
-	gen, err := getGen(a.netns)
+	gen, err := getGen(a.genConn)
 	if err != nil {
 		return nil, err
 	}
