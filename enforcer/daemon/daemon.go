@@ -19,7 +19,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/zonewall/zonewall/enforcer"
 	"github.com/zonewall/zonewall/enforcer/control"
 	"github.com/zonewall/zonewall/enforcer/state"
 	"github.com/zonewall/zonewall/zones"
@@ -99,7 +98,6 @@ type Daemon struct {
 	findings    []control.Finding // of the last compile
 	lastApply   *control.ApplyStatus
 	lastOK      time.Time
-	bootInv     *enforcer.Inventory // inventory of the boot ruleset, until Docker is synced
 	synced      bool
 	bootState   bool
 	brnf        string
@@ -338,7 +336,7 @@ func (d *Daemon) sync(ctx context.Context) syncResult {
 
 	v := d.buildView(pol.p, inv)
 	d.mu.Lock()
-	d.synced, d.bootInv, d.findings, d.view = true, nil, findings, v
+	d.synced, d.findings, d.view = true, findings, v
 	d.mu.Unlock()
 	d.cfg.Metrics.ZoneMembers(v.zoneCounts())
 	d.cfg.Metrics.Reported(len(findings))

@@ -129,12 +129,12 @@ func (d *Daemon) bootFromState() {
 	if err := d.apply(rs, "boot from state"); err != nil {
 		return
 	}
-	inv := a.Inventory
-	v := d.buildView(p, inv)
+	// Until Docker is read, status, explain and drops see the boot inventory.
+	v := d.buildView(p, a.Inventory)
 	d.mu.Lock()
 	d.bootState = true
 	if !d.synced {
-		d.bootInv, d.view, d.findings = &inv, v, findings
+		d.view, d.findings = v, findings
 	}
 	d.mu.Unlock()
 	d.log.Info("boot: enforcing the last applied ruleset from state", "applied_at", a.AppliedAt, "containers", len(a.Inventory.Containers))
