@@ -385,6 +385,9 @@ func (d *Daemon) apply(rs Ruleset, reason string) error {
 	d.needFull = false
 	d.retryDelay = 0
 	d.log.Debug("applied", "reason", reason, "full", st.Full, "duration", dur, "counts", stats.Counts)
+	if st.Full && d.log.Enabled(context.Background(), slog.LevelDebug) {
+		d.log.Debug("ruleset", "nft", rs.String()) // rendering costs; only when someone reads it
+	}
 	if !d.ready {
 		d.ready = true
 		d.cfg.Notify.Ready()
