@@ -379,7 +379,9 @@ func (d *Daemon) apply(rs Ruleset, reason string) error {
 	if err != nil {
 		d.needFull = true // a failed batch leaves us unsure of the kernel's state
 		d.log.Error("apply failed; the next apply is a full rebuild", "reason", reason, "full", full, "err", err)
-		d.log.Debug("rejected ruleset", "nft", numberLines(rs.String()))
+		if d.log.Enabled(context.Background(), slog.LevelDebug) {
+			d.log.Debug("rejected ruleset", "nft", numberLines(rs.String()))
+		}
 		return fmt.Errorf("apply: %w", err)
 	}
 	d.needFull = false
