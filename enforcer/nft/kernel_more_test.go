@@ -1,11 +1,14 @@
 package nft
 
 import (
+	"context"
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/zonewall/zonewall/enforcer"
+	"github.com/zonewall/zonewall/enforcer/nflog"
 	"github.com/zonewall/zonewall/zones"
 )
 
@@ -162,6 +165,11 @@ func TestKernelAddressReuse(t *testing.T) {
 func TestKernelAudit(t *testing.T) {
 	s := newShop(t)
 	s.apply(t, func(st *zones.Settings) { st.Mode = "audit" })
+	logs, err := nflog.Open(opts.NflogGroup, nflog.Options{NetNS: s.fd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logs.Close()
 	s.run(t, []check{
 		{s.web.ns, "tcp", s.db.ip4, 5432, true, "audit: would-be drop passes"},
 		{s.web.ns, "tcp", s.db.ip6, 5432, true, "audit: would-be drop passes (IPv6)"},
@@ -174,9 +182,22 @@ func TestKernelAudit(t *testing.T) {
 	if ctr[enforcer.OriginNoFlowCC] == 0 || ctr[enforcer.OriginNoFlowWorld] == 0 {
 		t.Errorf("audit counters not counting: %v", ctr)
 	}
-	live, _ := s.a.Live()
-	if !strings.Contains(live, `log prefix "zw:audit:no-flow-container " group 7001`) {
-		t.Errorf("audit log prefix missing from live ruleset")
+	// The would-be drop was logged, attributable: audit prefix, web's zone
+	// in the mark, the web container's veth as the bridge port.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	for {
+		rec, err := logs.Read(ctx)
+		if err != nil {
+			t.Fatalf("no NFLOG record for web->db: %v", err)
+		}
+		if rec.Prefix != enforcer.LogPrefix(enforcer.OriginNoFlowCC, true) || rec.Dst != s.db.ip4 || rec.DstPort != 5432 {
+			continue
+		}
+		if enforcer.ZoneIDOfMark(rec.Mark) != 1 || rec.Src != s.web.ip4 || rec.PhysInIface != s.web.veth {
+			t.Errorf("audit record not attributable: %+v", rec)
+		}
+		break
 	}
 }
 
@@ -242,5 +263,24 @@ func TestKernelDrift(t *testing.T) {
 	}
 	if out, _ := s.nft("list", "tables"); strings.Contains(out, "zonewall") || !strings.Contains(out, "zwtest_k_other") {
 		t.Errorf("Cleanup removed the wrong tables: %s", out)
+	}
+}
+
+// TestKernelBridgeNetfilterSysctl: CheckBridgeNetfilter reports and turns
+// on a disabled bridge-nf-call sysctl (per namespace).
+func TestKernelBridgeNetfilterSysctl(t *testing.T) {
+	l := newLab(t)
+	l.sysctl(l.router, "net.bridge.bridge-nf-call-iptables", "0")
+	inNS(t, l.router, func() {
+		ok, err := CheckBridgeNetfilter()
+		if err != nil || ok {
+			t.Errorf("with the sysctl off: ok=%v err=%v, want false, nil", ok, err)
+		}
+		if ok, err := CheckBridgeNetfilter(); err != nil || !ok {
+			t.Errorf("after turning it on: ok=%v err=%v", ok, err)
+		}
+	})
+	if out := run(t, "ip", "netns", "exec", l.router, "sysctl", "-n", "net.bridge.bridge-nf-call-iptables"); strings.TrimSpace(out) != "1" {
+		t.Errorf("sysctl is %q after CheckBridgeNetfilter", out)
 	}
 }
