@@ -16,9 +16,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"reflect"
 	"sync"
 	"time"
 
+	"github.com/zonewall/zonewall/enforcer"
 	"github.com/zonewall/zonewall/enforcer/control"
 	"github.com/zonewall/zonewall/enforcer/state"
 	"github.com/zonewall/zonewall/zones"
@@ -118,6 +120,10 @@ type Daemon struct {
 	stopAttempted  map[string]bool
 	retryDelay     time.Duration
 	warnedNoPolicy bool
+	applied        struct { // input of the last successful sync apply
+		policy *zones.Policy
+		inv    enforcer.Inventory
+	}
 
 	drops *dropLog
 	saver *saver
@@ -329,10 +335,18 @@ func (d *Daemon) sync(ctx context.Context) syncResult {
 		return syncWaiting
 	}
 	inv := d.cfg.Inventory.Snapshot()
+	if !d.needFull && d.applied.policy == pol.p && reflect.DeepEqual(d.applied.inv, inv) {
+		// Compile is pure: same input, same ruleset. Events that change
+		// nothing we enforce (health checks, exec, ...) cost no apply.
+		return syncDone
+	}
 	rs, findings := d.cfg.Engine.Compile(pol.p, inv)
 	// Apply first: a new container's first packet waits on it. The
 	// bookkeeping below only serves status, explain and drops.
 	err := d.apply(rs, "sync")
+	if err == nil {
+		d.applied.policy, d.applied.inv = pol.p, inv
+	}
 
 	v := d.buildView(pol.p, inv)
 	d.mu.Lock()

@@ -362,3 +362,22 @@ func TestZonesDirCreatedLater(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func TestUnchangedInventoryCostsNoApply(t *testing.T) {
+	h := newHarness(t, zonesYAML)
+	h.inv.synced.Store(true)
+	h.inv.add(testContainer("aaaa1", "web-1", "shop", "172.30.0.2"))
+	h.start(nil)
+	h.waitFor("first apply", func() bool { return h.applyCount() == 1 })
+	for range 5 {
+		h.d.Changed() // e.g. health-check events: nothing we enforce changed
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n := h.applyCount(); n != 1 {
+		t.Fatalf("%d applies for an unchanged inventory, want 1", n)
+	}
+	h.inv.add(testContainer("bbbb2", "db-1", "shop", "172.30.0.3"))
+	h.d.Changed()
+	h.waitFor("apply of the change", func() bool { return h.applyCount() == 2 })
+}

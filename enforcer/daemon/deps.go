@@ -17,7 +17,8 @@ import (
 type Inventory interface {
 	// Synced reports whether the first full inventory has been read.
 	Synced() bool
-	// Snapshot returns the inventory now; the daemon never mutates it.
+	// Snapshot returns the inventory now as a deep copy in a deterministic
+	// order: the daemon keeps it and compares it with the next one.
 	Snapshot() enforcer.Inventory
 }
 
