@@ -14,7 +14,7 @@ import (
 
 // requirePriv skips (or, with ZW_REQUIRE_PRIV=1, fails) a test that needs
 // root, ip and nft.
-func requirePriv(t *testing.T) {
+func requirePriv(t testing.TB) {
 	t.Helper()
 	var missing []string
 	if os.Geteuid() != 0 {
@@ -41,7 +41,7 @@ type linkedNamespaces struct {
 	clientFD, serverFD int
 }
 
-func run(t *testing.T, stdin string, name string, args ...string) {
+func run(t testing.TB, stdin string, name string, args ...string) {
 	t.Helper()
 	cmd := exec.Command(name, args...)
 	if stdin != "" {
@@ -52,7 +52,7 @@ func run(t *testing.T, stdin string, name string, args ...string) {
 	}
 }
 
-func newLinkedNamespaces(t *testing.T) *linkedNamespaces {
+func newLinkedNamespaces(t testing.TB) *linkedNamespaces {
 	t.Helper()
 	requirePriv(t)
 	b := make([]byte, 3)
@@ -78,7 +78,7 @@ func newLinkedNamespaces(t *testing.T) *linkedNamespaces {
 	return ns
 }
 
-func openNetNS(t *testing.T, name string) int {
+func openNetNS(t testing.TB, name string) int {
 	t.Helper()
 	fd, err := unix.Open("/run/netns/"+name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -89,7 +89,7 @@ func openNetNS(t *testing.T, name string) int {
 }
 
 // nft loads a ruleset into a namespace.
-func (ns *linkedNamespaces) nft(t *testing.T, netns, ruleset string) {
+func (ns *linkedNamespaces) nft(t testing.TB, netns, ruleset string) {
 	t.Helper()
 	run(t, ruleset, "ip", "netns", "exec", netns, "nft", "-f", "-")
 }

@@ -267,7 +267,7 @@ func sendTCPSyn(t *testing.T, nsFD int, dst netip.Addr, port int) uint16 {
 	return localPort(t, c)
 }
 
-func udpSocket(t *testing.T, nsFD int, dst netip.Addr) *socket.Conn {
+func udpSocket(t testing.TB, nsFD int, dst netip.Addr) *socket.Conn {
 	t.Helper()
 	c, err := socket.Socket(family(dst), unix.SOCK_DGRAM, 0, "zwtest-o-udp", &socket.Config{NetNS: nsFD})
 	if err != nil {
