@@ -44,6 +44,7 @@ type Metrics struct {
 	nflogLostSeen    uint64
 	nflogOverrunSeen uint64
 	flows            *flowCollector
+	denies           *denyCollector
 }
 
 // New registers zonewall's metrics with reg. With a nil reg, New makes its
@@ -98,7 +99,8 @@ func New(reg prometheus.Registerer, bi BuildInfo) *Metrics {
 			Namespace: namespace, Name: "nflog_overruns_total",
 			Help: "Times the drop log socket's receive buffer overflowed (ENOBUFS).",
 		}),
-		flows: newFlowCollector(),
+		flows:  newFlowCollector(),
+		denies: &denyCollector{},
 	}
 	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "build_info",
@@ -115,7 +117,7 @@ func New(reg prometheus.Registerer, bi BuildInfo) *Metrics {
 		}
 	}
 	reg.MustRegister(m.applies, m.applyDuration, m.lastApplyOK, m.driftRepairs, m.reloadFailures,
-		m.zoneContainers, m.reported, m.findings, m.nflogLost, m.nflogOverruns, m.flows, buildInfo)
+		m.zoneContainers, m.reported, m.findings, m.nflogLost, m.nflogOverruns, m.flows, m.denies, buildInfo)
 	if g, ok := reg.(prometheus.Gatherer); ok {
 		m.gatherer = g
 	} else {

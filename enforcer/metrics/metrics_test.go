@@ -275,3 +275,30 @@ func grep(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+func TestDenyCountersFromSource(t *testing.T) {
+	m, reg := newTestMetrics(t)
+	if n := testutil.CollectAndCount(m.denies); n != 0 {
+		t.Errorf("%d deny series without a source, want 0", n)
+	}
+	applied := false
+	m.SetDenyCounterSource(func() (map[string]uint64, error) {
+		if !applied {
+			return nil, errors.New("nothing applied")
+		}
+		return map[string]uint64{"no-flow-cc": 12, "spoofed-source": 3}, nil
+	})
+	if n := testutil.CollectAndCount(m.denies); n != 0 {
+		t.Errorf("%d deny series before the first apply, want 0", n)
+	}
+	applied = true
+	want := `
+# HELP zonewall_denied_packets_total Packets denied by default, by origin, from nftables counters (in audit mode: would-be drops that were accepted).
+# TYPE zonewall_denied_packets_total counter
+zonewall_denied_packets_total{origin="no-flow-cc"} 12
+zonewall_denied_packets_total{origin="spoofed-source"} 3
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "zonewall_denied_packets_total"); err != nil {
+		t.Error(err)
+	}
+}
