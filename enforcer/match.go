@@ -98,7 +98,12 @@ func (m MatchL4Proto) String() string { return "meta l4proto " + protoName(m.Pro
 // MatchICMPv6Type: icmpv6 type in [From, To].
 type MatchICMPv6Type struct{ From, To uint8 }
 
-func (m MatchICMPv6Type) String() string { return fmt.Sprintf("icmpv6 type %d-%d", m.From, m.To) }
+func (m MatchICMPv6Type) String() string {
+	if m.From == m.To {
+		return fmt.Sprintf("icmpv6 type %d", m.From)
+	}
+	return fmt.Sprintf("icmpv6 type %d-%d", m.From, m.To)
+}
 
 // MatchIP6Saddr: ip6 saddr inside Prefix.
 type MatchIP6Saddr struct{ Prefix netip.Prefix }

@@ -39,7 +39,7 @@ func staticRuleset(opts Options, audit bool) *Ruleset {
 		NflogGroup:  opts.NflogGroup,
 		// Everything the static part depends on; bump the version when
 		// static.go changes shape.
-		StaticKey: fmt.Sprintf("static-v1 table=%s group=%d audit=%v", opts.Table, opts.NflogGroup, audit),
+		StaticKey: fmt.Sprintf("static-v2 table=%s group=%d audit=%v", opts.Table, opts.NflogGroup, audit),
 	}
 }
 
@@ -58,7 +58,8 @@ func bridgeTable(opts Options, audit bool) *Table {
 		},
 		Chains: []*Chain{
 			{Name: "prerouting", Hook: "prerouting", Priority: PriorityBridgePrerouting, Rules: []*Rule{
-				{Matches: []Match{MatchIifnamePrefix{Prefix: vethPrefix, Negate: true}}, Verdict: Verdict{Kind: VerdictAccept},
+				{Matches: []Match{MatchIifnamePrefix{Prefix: vethPrefix, Negate: true}, MatchLookup{Key: []KeyPart{KeyIifname}, Set: SetPortZone, Negate: true}},
+					Verdict: Verdict{Kind: VerdictAccept},
 					Comment: "not a container port"},
 				{Matches: []Match{MatchLookup{Key: []KeyPart{KeyIifname}, Set: SetPortZone, Negate: true}}, Verdict: gotoDeny(OriginUnknownPort)},
 				{SetMark: &SetMark{Key: KeyIifname, Map: SetPortZone}},
@@ -67,6 +68,10 @@ func bridgeTable(opts Options, audit bool) *Table {
 					MatchARPSaddr{Addr: unspecified4, Negate: true}}, Verdict: gotoDeny(OriginSpoof)},
 				{Matches: []Match{MatchEtherType{Types: v4}, MatchLookup{Key: []KeyPart{KeyIifname, KeyIPSaddr}, Set: SetPortAddr4, Negate: true}},
 					Verdict: gotoDeny(OriginSpoof)},
+				{Matches: []Match{MatchEtherType{Types: v6}, icmp6, MatchICMPv6Type{From: 134, To: 134}}, Verdict: gotoDeny(OriginSpoof),
+					Comment: "router advertisement: containers are not routers"},
+				{Matches: []Match{MatchEtherType{Types: v6}, icmp6, MatchICMPv6Type{From: 137, To: 137}}, Verdict: gotoDeny(OriginSpoof),
+					Comment: "redirect: containers are not routers"},
 				{Matches: []Match{MatchEtherType{Types: v6}, icmp6, MatchIP6Saddr{Prefix: unspecified6}}, Verdict: Verdict{Kind: VerdictAccept},
 					Comment: "duplicate address detection"},
 				{Matches: []Match{MatchEtherType{Types: v6}, icmp6, MatchIP6Saddr{Prefix: linkLocal6}}, Verdict: Verdict{Kind: VerdictAccept},
@@ -87,7 +92,10 @@ func inetTable(opts Options, audit bool) *Table {
 	}
 	established := MatchCtState{States: []string{"established", "related"}}
 	invalid := MatchCtState{States: []string{"invalid"}}
-	nd := []Match{MatchL4Proto{ProtoICMPv6}, MatchICMPv6Type{From: 133, To: 136}}
+	// Link-local ICMPv6 that IPv6 needs: MLD (130-132, 143) and neighbour
+	// discovery (133-136). Never routed, so no zone decides it.
+	nd := []Match{MatchL4Proto{ProtoICMPv6}, MatchICMPv6Type{From: 130, To: 136}}
+	mld2 := []Match{MatchL4Proto{ProtoICMPv6}, MatchICMPv6Type{From: 143, To: 143}}
 	ip4, ip6 := MatchNfproto{IPv6: false}, MatchNfproto{IPv6: true}
 	accept := Verdict{Kind: VerdictAccept}
 	fromContainer := MatchMarkZone{Value: 0, Negate: true}
@@ -123,6 +131,7 @@ func inetTable(opts Options, audit bool) *Table {
 			{Name: "from_container", Rules: []*Rule{
 				{Matches: []Match{invalid}, Verdict: gotoDeny(OriginInvalid)},
 				{Matches: nd, Verdict: accept},
+				{Matches: mld2, Verdict: accept},
 				dstZone4, {Matches: []Match{ip4, isCtr4, lookup(SetAllowCC, KeyMarkZone, KeyCtMark, KeyL4Proto, KeyTHDport)}, Verdict: accept},
 				dstZone6, {Matches: []Match{ip6, isCtr6, lookup(SetAllowCC, KeyMarkZone, KeyCtMark, KeyL4Proto, KeyTHDport)}, Verdict: accept},
 				{Matches: []Match{ip4, lookup(SetZoneOf4, KeyIPDaddr)}, Verdict: gotoDeny(OriginNoFlowCC)},
@@ -134,6 +143,7 @@ func inetTable(opts Options, audit bool) *Table {
 			{Name: "to_container", Rules: []*Rule{
 				{Matches: []Match{invalid}, Verdict: gotoDeny(OriginInvalid)},
 				{Matches: nd, Verdict: accept},
+				{Matches: mld2, Verdict: accept},
 				dstZone4, {Matches: []Match{ip4, isCtr4, lookup(SetAllowIn4, KeyIPSaddr, KeyCtMark, KeyL4Proto, KeyTHDport)}, Verdict: accept},
 				dstZone6, {Matches: []Match{ip6, isCtr6, lookup(SetAllowIn6, KeyIP6Saddr, KeyCtMark, KeyL4Proto, KeyTHDport)}, Verdict: accept},
 				{Verdict: gotoDeny(OriginNoFlowIn)},
@@ -145,12 +155,14 @@ func inetTable(opts Options, audit bool) *Table {
 			{Name: "to_host", Rules: []*Rule{
 				{Matches: []Match{invalid}, Verdict: gotoDeny(OriginInvalid)},
 				{Matches: nd, Verdict: accept},
+				{Matches: mld2, Verdict: accept},
 				{Matches: []Match{lookup(SetAllowHost, KeyMarkZone, KeyL4Proto, KeyTHDport)}, Verdict: accept},
 				{Verdict: gotoDeny(OriginNoFlowHost)},
 			}},
 			{Name: "output", Hook: "output", Priority: PriorityInet, Rules: []*Rule{
 				{Matches: []Match{established}, Verdict: accept},
 				{Matches: nd, Verdict: accept},
+				{Matches: mld2, Verdict: accept},
 				dstZone4, {Matches: []Match{ip4, isCtr4, lookup(SetAllowOut, KeyCtMark, KeyL4Proto, KeyTHDport)}, Verdict: accept},
 				dstZone6, {Matches: []Match{ip6, isCtr6, lookup(SetAllowOut, KeyCtMark, KeyL4Proto, KeyTHDport)}, Verdict: accept},
 				{Matches: []Match{ip4, lookup(SetZoneOf4, KeyIPDaddr)}, Verdict: gotoDeny(OriginNoFlowOut)},
