@@ -26,6 +26,7 @@ Paths (defaults in brackets; tests point them at temporary directories):
   --run-dir DIR      control socket and PID file [/run/zonewall]
   --log-file FILE    log when started without systemd [/var/log/zonewall.log]
   --no-systemd       never use systemctl; start zonewall run in the background
+  --systemd          always use systemctl (tests run it against a stand-in)
   -h, --help
 EOF
 }
@@ -38,7 +39,7 @@ STATE_DIR=/var/lib/zonewall
 RUN_DIR=/run/zonewall
 LOG_FILE=/var/log/zonewall.log
 BINARY=""
-EXAMPLE=0 FORCE=0 START=1 UNINSTALL=0 PURGE=0 WITH_DOCKER=0 NO_SYSTEMD=0
+EXAMPLE=0 FORCE=0 START=1 UNINSTALL=0 PURGE=0 WITH_DOCKER=0 SYSTEMD=auto
 
 log() { echo "zonewall-install: $*"; }
 warn() { echo "zonewall-install: warning: $*" >&2; }
@@ -61,7 +62,8 @@ while [ $# -gt 0 ]; do
     --uninstall) UNINSTALL=1 ;;
     --purge) PURGE=1 ;;
     --with-docker) WITH_DOCKER=1 ;;
-    --no-systemd) NO_SYSTEMD=1 ;;
+    --no-systemd) SYSTEMD=no ;;
+    --systemd) SYSTEMD=yes ;;
     --binary) BINARY=$(value "$@"); shift ;;
     --prefix) PREFIX=$(value "$@"); shift ;;
     --etc-dir) ETC_DIR=$(value "$@"); shift ;;
@@ -86,8 +88,11 @@ PID_FILE=$RUN_DIR/zonewall.pid
 # systemd manages zonewall only on a machine booted with systemd, and only
 # for the real unit directory (tests install into temporary directories).
 use_systemd() {
-  [ "$NO_SYSTEMD" = 0 ] && [ -d /run/systemd/system ] && [ "$UNIT_DIR" = /etc/systemd/system ] &&
-    command -v systemctl >/dev/null
+  case $SYSTEMD in
+    yes) return 0 ;;
+    no) return 1 ;;
+  esac
+  [ -d /run/systemd/system ] && [ "$UNIT_DIR" = /etc/systemd/system ] && command -v systemctl >/dev/null
 }
 
 apt_install() {

@@ -17,7 +17,9 @@ type installation struct {
 	t                                        *testing.T
 	netns                                    string
 	root, prefix, etc, unit, state, run, log string
-	binary                                   string // --binary; "" lets install.sh build
+	binary                                   string   // --binary; "" lets install.sh build
+	systemd                                  string   // --no-systemd or --systemd
+	env                                      []string // extra environment of install.sh
 }
 
 func newInstallation(t *testing.T) *installation {
@@ -28,7 +30,7 @@ func newInstallation(t *testing.T) *installation {
 		t: t, netns: newNetNS(t), root: root,
 		prefix: filepath.Join(root, "usr"), etc: filepath.Join(root, "etc"), unit: filepath.Join(root, "unit"),
 		state: filepath.Join(root, "state"), run: filepath.Join(root, "run"), log: filepath.Join(root, "log", "zonewall.log"),
-		binary: zonewallBin,
+		binary: zonewallBin, systemd: "--no-systemd",
 	}
 	// Whatever a test leaves running is stopped by PID.
 	t.Cleanup(in.killDaemon)
@@ -37,9 +39,10 @@ func newInstallation(t *testing.T) *installation {
 
 func (in *installation) script(args ...string) result {
 	in.t.Helper()
-	full := []string{"netns", "exec", in.netns, filepath.Join(repo, "deploy", "install.sh"),
-		"--no-systemd", "--prefix", in.prefix, "--etc-dir", in.etc, "--unit-dir", in.unit,
-		"--state-dir", in.state, "--run-dir", in.run, "--log-file", in.log}
+	full := append([]string{"netns", "exec", in.netns, "env"}, in.env...)
+	full = append(full, filepath.Join(repo, "deploy", "install.sh"),
+		in.systemd, "--prefix", in.prefix, "--etc-dir", in.etc, "--unit-dir", in.unit,
+		"--state-dir", in.state, "--run-dir", in.run, "--log-file", in.log)
 	if in.binary != "" {
 		full = append(full, "--binary", in.binary)
 	}
@@ -74,9 +77,11 @@ func (in *installation) pid() int {
 
 func (in *installation) killDaemon() {
 	if pid := in.pid(); pid > 0 && processIsZonewall(pid) {
-		_ = syscall.Kill(pid, syscall.SIGKILL)
+		_ = killPID(pid)
 	}
 }
+
+func killPID(pid int) error { return syscall.Kill(pid, syscall.SIGKILL) }
 
 func processIsZonewall(pid int) bool {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
