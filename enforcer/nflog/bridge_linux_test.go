@@ -36,7 +36,13 @@ func TestReaderBridgedPacketNamesThePort(t *testing.T) {
 	run(t, fmt.Sprintf(`table inet zwtest-o {
 	chain forward_test {
 		type filter hook forward priority -10; policy accept;
-		udp dport 7778 log group %d prefix "zwtest-o fwd" drop
+		udp dport 7778 log group %[1]d prefix "zwtest-o fwd" drop
+	}
+}
+table bridge zwtest-o {
+	chain forward_test {
+		type filter hook forward priority 0; policy accept;
+		udp dport 7779 log group %[1]d prefix "zwtest-o br"
 	}
 }`, testGroup), "ip", "netns", "exec", nsBr, "nft", "-f", "-")
 
@@ -51,5 +57,12 @@ func TestReaderBridgedPacketNamesThePort(t *testing.T) {
 		Src: netip.MustParseAddr("192.0.2.1"), Dst: netip.MustParseAddr("192.0.2.2"), SrcPort: srcPort, DstPort: 7778,
 		InIface: "zwtest-o-br", OutIface: "zwtest-o-br", PhysInIface: "zwtest-o-pa", PhysOutIface: "zwtest-o-pb"}
 	want.OutIndex, want.PhysInIndex, want.PhysOutIndex = rec.OutIndex, rec.PhysInIndex, rec.PhysOutIndex
+	checkRecord(t, rec, want)
+
+	// A bridge-family rule sees the same packet with the same interfaces;
+	// its payload also starts at the IP header.
+	srcPort = sendUDP(t, openNetNS(t, nsA), netip.MustParseAddr("192.0.2.2"), 7779)
+	rec = readRecord(t, r)
+	want.Prefix, want.HookFamily, want.SrcPort, want.DstPort = "zwtest-o br", nfprotoBridge, srcPort, 7779
 	checkRecord(t, rec, want)
 }

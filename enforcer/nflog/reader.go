@@ -192,6 +192,12 @@ func (r *Reader) Read(ctx context.Context) (Record, error) {
 	}
 	rec := r.pending[0]
 	r.pending = r.pending[1:]
+	if r.names != nil {
+		rec.InIface = r.names.name(rec.InIndex)
+		rec.OutIface = r.names.name(rec.OutIndex)
+		rec.PhysInIface = r.names.name(rec.PhysInIndex)
+		rec.PhysOutIface = r.names.name(rec.PhysOutIndex)
+	}
 	return rec, nil
 }
 
@@ -228,12 +234,6 @@ func (r *Reader) queue(m netlink.Message, now time.Time) {
 			}
 		}
 		r.lastSeq, r.haveSeq = rec.Seq, true
-	}
-	if r.names != nil {
-		rec.InIface = r.names.name(rec.InIndex)
-		rec.OutIface = r.names.name(rec.OutIndex)
-		rec.PhysInIface = r.names.name(rec.PhysInIndex)
-		rec.PhysOutIface = r.names.name(rec.PhysOutIndex)
 	}
 	r.pending = append(r.pending, rec)
 }
