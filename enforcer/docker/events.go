@@ -3,6 +3,7 @@ package docker
 import (
 	"context"
 	"strings"
+	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
@@ -47,17 +48,17 @@ func (t *Tracker) onContainer(ctx context.Context, m events.Message) bool {
 	case err != nil:
 		t.log.Warn("list container after event; using the event's attributes", "container", id, "event", m.Action, "err", err)
 		if tc == nil {
-			tc = &tracked{c: fromAttributes(id, m.Actor.Attributes), eps: map[string]enforcer.Endpoint{}}
+			tc = newTracked(fromAttributes(id, m.Actor.Attributes))
 			t.containers[id] = tc
 		}
 	case s == nil:
 		delete(t.containers, id) // already gone; its destroy event follows
 		return tc != nil
 	case tc == nil:
-		tc = &tracked{c: toContainer(*s), eps: map[string]enforcer.Endpoint{}}
+		tc = newTracked(toContainer(*s))
 		t.containers[id] = tc
 	default:
-		tc.c = toContainer(*s)
+		tc.setFromList(*s)
 	}
 	// The list view may lag the event; the event's action is authoritative.
 	switch m.Action {
@@ -65,8 +66,6 @@ func (t *Tracker) onContainer(ctx context.Context, m events.Message) bool {
 		tc.c.Running = true
 	case events.ActionDie:
 		tc.c.Running = false
-	default:
-		tc.c.Running = tc.c.Running || len(tc.eps) > 0
 	case events.ActionRename:
 		if name := m.Actor.Attributes["name"]; name != "" {
 			tc.c.Name = strings.TrimPrefix(name, "/")
@@ -111,6 +110,7 @@ func (t *Tracker) onNetwork(ctx context.Context, m events.Message) bool {
 		delete(t.networks, nid)
 		for _, tc := range t.containers {
 			delete(tc.eps, nid)
+			delete(tc.provisional, nid)
 		}
 		return ok
 	case events.ActionDisconnect:
@@ -122,9 +122,14 @@ func (t *Tracker) onNetwork(ctx context.Context, m events.Message) bool {
 		}
 		_, ok := tc.eps[nid]
 		delete(tc.eps, nid)
+		delete(tc.provisional, nid)
 		return ok
 	case events.ActionCreate, events.ActionConnect:
-		return t.refreshNetwork(ctx, nid, m.Actor.Attributes["container"])
+		start := time.Now()
+		changed := t.refreshNetwork(ctx, nid, m.Actor.Attributes["container"])
+		t.log.Debug("network event handled", "event", m.Action, "network", m.Actor.Attributes["name"],
+			"container", m.Actor.Attributes["container"], "event_age", start.Sub(time.Unix(0, m.TimeNano)), "took", time.Since(start))
+		return changed
 	}
 	return false
 }
@@ -147,12 +152,14 @@ func (t *Tracker) refreshNetwork(ctx context.Context, nid, cid string) bool {
 		if tc == nil {
 			// Connected before we saw its create event (replay after a
 			// reconnect): keep the endpoint; a refresh fills the rest.
-			tc = &tracked{c: enforcer.Container{ID: cid, Labels: map[string]string{}}, eps: map[string]enforcer.Endpoint{}}
+			tc = newTracked(enforcer.Container{ID: cid, Labels: map[string]string{}})
 			t.containers[cid] = tc
 			defer t.refreshContainer(ctx, cid)
 		}
 		ep := endpointFromResource(n, r)
-		keepVeth(&ep, tc.eps[nid])
+		if !keepVeth(&ep, tc.eps[nid]) {
+			delete(tc.provisional, nid)
+		}
 		tc.eps[nid] = ep
 		// Docker attaches networks while it starts a container, before the
 		// process runs and before the start event: the enforcer must
@@ -181,7 +188,7 @@ func (t *Tracker) refreshContainer(ctx context.Context, id string) {
 	case s == nil:
 		delete(t.containers, id)
 	default:
-		tc.c = toContainer(*s)
+		tc.setFromList(*s)
 	}
 }
 

@@ -182,31 +182,64 @@ func (f *fakeEngine) disconnect(nid, cid string) {
 	delete(f.networks[nid].Containers, cid)
 }
 
-// fakePorts maps MACs to veths per bridge, as netlink would show them.
+// fakePorts is the bridges' ports as netlink would show them: each veth
+// with its peer's MAC, "" while the peer is still in the host namespace.
 type fakePorts struct {
 	mu    sync.Mutex
-	veths map[string]map[string]string // bridge -> MAC -> veth
+	veths map[string]map[string]string // bridge -> veth -> peer MAC
 }
 
 func newFakePorts() *fakePorts { return &fakePorts{veths: map[string]map[string]string{}} }
 
+// set attaches veth to bridge with its peer moved and carrying mac.
 func (p *fakePorts) set(bridge, mac, veth string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.veths[bridge] == nil {
 		p.veths[bridge] = map[string]string{}
 	}
-	p.veths[bridge][mac] = veth
+	p.veths[bridge][veth] = mac
 }
 
-func (p *fakePorts) Find(bridge string, macs []string) (map[string]string, error) {
+// attach attaches veth to bridge with its peer not moved yet (Docker's
+// state at "network connect").
+func (p *fakePorts) attach(bridge, veth string) { p.set(bridge, "", veth) }
+
+func (p *fakePorts) remove(bridge, veth string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out := map[string]string{}
-	for _, m := range macs {
-		if v, ok := p.veths[bridge][m]; ok {
-			out[m] = v
+	delete(p.veths[bridge], veth)
+}
+
+// Find mirrors netlinkPorts.Find's rules.
+func (p *fakePorts) Find(bridge string, want []string, claimed map[string]bool) (map[string]portMatch, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	wanted := map[string]bool{}
+	for _, m := range want {
+		wanted[m] = true
+	}
+	out := map[string]portMatch{}
+	var unclaimed []string
+	hostPeer := map[string]bool{}
+	for veth, mac := range p.veths[bridge] {
+		if mac != "" && wanted[mac] {
+			out[mac] = portMatch{Veth: veth, Verified: true}
+			continue
 		}
+		if !claimed[veth] {
+			unclaimed = append(unclaimed, veth)
+			hostPeer[veth] = mac == ""
+		}
+	}
+	var open []string
+	for m := range wanted {
+		if _, ok := out[m]; !ok {
+			open = append(open, m)
+		}
+	}
+	if len(open) == 1 && len(unclaimed) == 1 && hostPeer[unclaimed[0]] {
+		out[open[0]] = portMatch{Veth: unclaimed[0]}
 	}
 	return out, nil
 }

@@ -20,12 +20,19 @@ const DefaultNetNSDir = "/var/run/docker/netns"
 // portFinder finds the host-side veth (the bridge port) of an endpoint.
 type portFinder interface {
 	// Find maps each wanted container-side MAC to the host-side veth on
-	// bridge whose peer carries it; MACs not found yet are absent.
-	Find(bridge string, macs []string) (map[string]string, error)
+	// bridge that belongs to it; MACs not found yet are absent. claimed
+	// holds the veths known endpoints own already.
+	Find(bridge string, want []string, claimed map[string]bool) (map[string]portMatch, error)
 	// Watch calls changed with a bridge's name whenever a veth is attached
 	// to or removed from it, until ctx ends.
 	Watch(ctx context.Context, changed func(bridge string)) error
 	Close()
+}
+
+// portMatch is a veth found for an endpoint.
+type portMatch struct {
+	Veth     string
+	Verified bool // its peer carries the endpoint's MAC (else: the only candidate)
 }
 
 // netlinkPorts finds bridge ports through netlink: a host-side veth carries
@@ -60,48 +67,83 @@ func (p *netlinkPorts) Close() {
 }
 
 // Find implements portFinder.
-func (p *netlinkPorts) Find(bridge string, macs []string) (map[string]string, error) {
+//
+// Docker 20.10 announces an endpoint ("network connect") while the veth's
+// peer is still in the host namespace with a random MAC; the peer moves into
+// the container's namespace and gets the endpoint's MAC only in the
+// container's prestart hook, just before its process starts. So a match is
+// either verified (the peer carries the MAC) or, to classify earlier,
+// provisional: exactly one endpoint on the bridge is unresolved and exactly
+// one veth on it is unclaimed, with its peer still in the host namespace.
+// Any ambiguity (containers starting side by side) waits for verification.
+func (p *netlinkPorts) Find(bridge string, want []string, claimed map[string]bool) (map[string]portMatch, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	want := map[string]bool{}
-	for _, m := range macs {
-		want[strings.ToLower(m)] = true
+	wanted := map[string]bool{}
+	for _, m := range want {
+		wanted[strings.ToLower(m)] = true
 	}
 	links, err := listLinks(p.host.LinkList)
 	if err != nil {
 		return nil, fmt.Errorf("list host links: %w", err)
 	}
 	br := -1
+	byIndex := map[int]netlink.Link{}
 	for _, l := range links {
+		byIndex[l.Attrs().Index] = l
 		if l.Attrs().Name == bridge {
 			br = l.Attrs().Index
 		}
 	}
+	p.prune(links)
 	if br < 0 {
 		return nil, nil // bridge not created yet, nothing attached
 	}
-	found := map[string]string{}
-	alive := map[int]bool{}
+	found := map[string]portMatch{}
+	var unclaimed []netlink.Link // veths on the bridge no endpoint owns
 	for _, l := range links {
 		a := l.Attrs()
-		if l.Type() == "veth" {
-			alive[a.Index] = true
-		}
 		if l.Type() != "veth" || a.MasterIndex != br {
 			continue
 		}
 		mac, ok := p.peerMAC[a.Index]
 		if !ok {
-			mac, err = p.readPeerMAC(a.NetNsID, a.ParentIndex)
-			if err != nil || mac == "" {
-				continue // peer not (yet) in a Docker sandbox; a later event retries
-			}
+			mac, _ = p.readPeerMAC(a.NetNsID, a.ParentIndex, byIndex)
 		}
-		if want[mac] {
-			// Confirmed: Docker set this MAC before announcing the endpoint,
-			// so it no longer changes while the veth exists.
-			p.peerMAC[a.Index] = mac
-			found[mac] = a.Name
+		if mac != "" && wanted[mac] {
+			// The peer's MAC no longer changes while the veth exists.
+			if a.NetNsID >= 0 {
+				p.peerMAC[a.Index] = mac
+			}
+			found[mac] = portMatch{Veth: a.Name, Verified: true}
+			continue
+		}
+		if !claimed[a.Name] {
+			unclaimed = append(unclaimed, l)
+		}
+	}
+	var open []string
+	for m := range wanted {
+		if _, ok := found[m]; !ok {
+			open = append(open, m)
+		}
+	}
+	if len(open) == 1 && len(unclaimed) == 1 && unclaimed[0].Attrs().NetNsID < 0 {
+		found[open[0]] = portMatch{Veth: unclaimed[0].Attrs().Name}
+	}
+	return found, nil
+}
+
+// prune forgets cached MACs of deleted veths and closes handles of
+// namespaces no veth leads to any more (an open handle would keep a dead
+// container's namespace alive).
+func (p *netlinkPorts) prune(links []netlink.Link) {
+	alive := map[int]bool{}
+	nsids := map[int]bool{}
+	for _, l := range links {
+		if l.Type() == "veth" {
+			alive[l.Attrs().Index] = true
+			nsids[l.Attrs().NetNsID] = true
 		}
 	}
 	for idx := range p.peerMAC {
@@ -109,11 +151,24 @@ func (p *netlinkPorts) Find(bridge string, macs []string) (map[string]string, er
 			delete(p.peerMAC, idx)
 		}
 	}
-	return found, nil
+	for id, h := range p.sandbox {
+		if !nsids[id] {
+			h.Close()
+			delete(p.sandbox, id)
+		}
+	}
 }
 
-func (p *netlinkPorts) readPeerMAC(nsid, peerIndex int) (string, error) {
-	if nsid < 0 || peerIndex == 0 {
+// readPeerMAC reads the MAC of a veth's peer, in the host namespace
+// (nsid < 0: not moved yet) or in the sandbox with that nsid.
+func (p *netlinkPorts) readPeerMAC(nsid, peerIndex int, host map[int]netlink.Link) (string, error) {
+	if peerIndex == 0 {
+		return "", nil
+	}
+	if nsid < 0 {
+		if peer, ok := host[peerIndex]; ok {
+			return strings.ToLower(peer.Attrs().HardwareAddr.String()), nil
+		}
 		return "", nil
 	}
 	h, err := p.sandboxHandle(nsid)

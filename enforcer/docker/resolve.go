@@ -1,38 +1,57 @@
 package docker
 
-// pendingBridges maps each bridge to the MACs of its endpoints whose veth is
-// not known yet; nil when nothing is pending.
-func (t *Tracker) pendingBridges() map[string][]string {
+// search is what resolvePorts looks up on one bridge.
+type search struct {
+	want    []string        // MACs of endpoints without a verified veth
+	claimed map[string]bool // veths verified endpoints own
+}
+
+// pendingBridges maps each bridge to its endpoints whose veth is unknown or
+// only provisional; nil when nothing is pending.
+func (t *Tracker) pendingBridges() map[string]*search {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	var out map[string][]string
+	var out map[string]*search
+	claimed := map[string]map[string]bool{}
 	for _, tc := range t.containers {
-		for _, ep := range tc.eps {
-			if ep.Bridge == "" || ep.HostVeth != "" || ep.MAC == "" {
+		for nid, ep := range tc.eps {
+			if ep.Bridge == "" || ep.MAC == "" {
+				continue
+			}
+			if ep.HostVeth != "" && !tc.provisional[nid] {
+				if claimed[ep.Bridge] == nil {
+					claimed[ep.Bridge] = map[string]bool{}
+				}
+				claimed[ep.Bridge][ep.HostVeth] = true
 				continue
 			}
 			if out == nil {
-				out = map[string][]string{}
+				out = map[string]*search{}
 			}
-			out[ep.Bridge] = append(out[ep.Bridge], ep.MAC)
+			if out[ep.Bridge] == nil {
+				out[ep.Bridge] = &search{}
+			}
+			out[ep.Bridge].want = append(out[ep.Bridge].want, ep.MAC)
 		}
+	}
+	for br, s := range out {
+		s.claimed = claimed[br]
 	}
 	return out
 }
 
 // resolvePorts looks up the veths of pending endpoints on bridge (every
-// bridge when ""), and reports whether any was found.
+// bridge when ""), and reports whether the inventory changed.
 func (t *Tracker) resolvePorts(bridge string) bool {
 	if t.ports == nil {
 		return false
 	}
-	pending := t.pendingBridges()
-	found := map[string]map[string]string{}
-	for br, macs := range pending {
+	found := map[string]map[string]portMatch{}
+	for br, s := range t.pendingBridges() {
 		if bridge != "" && br != bridge {
 			continue
 		}
-		m, err := t.ports.Find(br, macs)
+		m, err := t.ports.Find(br, s.want, s.claimed)
 		if err != nil {
 			t.log.Warn("find bridge ports", "bridge", br, "err", err)
 			continue
@@ -49,12 +68,24 @@ func (t *Tracker) resolvePorts(bridge string) bool {
 	changed := false
 	for _, tc := range t.containers {
 		for nid, ep := range tc.eps {
-			if veth := found[ep.Bridge][ep.MAC]; veth != "" && ep.HostVeth == "" {
-				ep.HostVeth = veth
-				tc.eps[nid] = ep
-				changed = true
-				t.log.Debug("endpoint classified", "container", tc.c.Name, "network", ep.NetworkName, "veth", veth)
+			m, ok := found[ep.Bridge][ep.MAC]
+			if !ok || (ep.HostVeth != "" && !tc.provisional[nid]) {
+				continue
 			}
+			if !m.Verified && ep.HostVeth != "" {
+				continue // keep the provisional veth until verified
+			}
+			if ep.HostVeth != m.Veth {
+				changed = true
+				ep.HostVeth = m.Veth
+				tc.eps[nid] = ep
+			}
+			if m.Verified {
+				delete(tc.provisional, nid)
+			} else {
+				tc.provisional[nid] = true
+			}
+			t.log.Debug("endpoint classified", "container", tc.c.Name, "network", ep.NetworkName, "veth", m.Veth, "verified", m.Verified)
 		}
 	}
 	return changed

@@ -33,7 +33,7 @@ func (t *Tracker) fullSync(ctx context.Context) error {
 	t.networks = nets
 	t.containers = make(map[string]*tracked, len(list))
 	for _, s := range list {
-		t.containers[s.ID] = &tracked{c: toContainer(s), eps: map[string]enforcer.Endpoint{}}
+		t.containers[s.ID] = newTracked(toContainer(s))
 	}
 	for cid, byNet := range eps {
 		tc, ok := t.containers[cid]
@@ -41,8 +41,8 @@ func (t *Tracker) fullSync(ctx context.Context) error {
 			continue
 		}
 		for nid, ep := range byNet {
-			if prev, ok := old[cid]; ok {
-				keepVeth(&ep, prev.eps[nid])
+			if prev, ok := old[cid]; ok && keepVeth(&ep, prev.eps[nid]) && prev.provisional[nid] {
+				tc.provisional[nid] = true
 			}
 			tc.eps[nid] = ep
 		}
@@ -89,8 +89,10 @@ func listNetworks(ctx context.Context, eng engine) (map[string]enforcer.Network,
 }
 
 // keepVeth carries a resolved veth over when the endpoint is unchanged.
-func keepVeth(ep *enforcer.Endpoint, prev enforcer.Endpoint) {
+func keepVeth(ep *enforcer.Endpoint, prev enforcer.Endpoint) bool {
 	if ep.HostVeth == "" && prev.HostVeth != "" && prev.EndpointID == ep.EndpointID {
 		ep.HostVeth = prev.HostVeth
+		return true
 	}
+	return false
 }

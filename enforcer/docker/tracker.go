@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
 
 	"github.com/zonewall/zonewall/enforcer"
@@ -36,8 +37,21 @@ type Tracker struct {
 // tracked is one container; its endpoints are kept by network ID because
 // they change through their own events.
 type tracked struct {
-	c   enforcer.Container // Endpoints unused here
-	eps map[string]enforcer.Endpoint
+	c           enforcer.Container // Endpoints unused here
+	eps         map[string]enforcer.Endpoint
+	provisional map[string]bool // network IDs whose veth is not verified by MAC yet
+}
+
+// setFromList takes a ContainerList entry. Attached endpoints mean Docker
+// is starting the container (the list says "created" until the start
+// completes), and its process may send packets before the start event.
+func (tc *tracked) setFromList(s container.Summary) {
+	tc.c = toContainer(s)
+	tc.c.Running = tc.c.Running || len(tc.eps) > 0
+}
+
+func newTracked(c enforcer.Container) *tracked {
+	return &tracked{c: c, eps: map[string]enforcer.Endpoint{}, provisional: map[string]bool{}}
 }
 
 // Option configures a Tracker.

@@ -245,3 +245,66 @@ func TestSnapshotIsACopy(t *testing.T) {
 		t.Fatalf("snapshot aliased: %+v", again)
 	}
 }
+
+// At "network connect" the peer has not moved yet: the only unclaimed veth
+// is taken provisionally, then verified by MAC once the peer moves.
+func TestProvisionalThenVerified(t *testing.T) {
+	eng, ports := fixture()
+	tr := startTracker(t, eng, ports)
+	eng.addContainer(ctrAPI, "api-1", nil, container.StateCreated)
+	eng.connect(netFront, ctrAPI, "ep-api", "02:42:0a:e7:01:03", "10.231.1.3/24", "")
+	ports.attach("br-aaaaaaaaaaaa", "vethapi")
+	eng.emit(ev(events.NetworkEventType, events.ActionConnect, netFront, map[string]string{"container": ctrAPI}))
+	waitFor(t, "provisional veth", func() bool {
+		c := findContainer(tr.Snapshot(), ctrAPI)
+		return c != nil && len(c.Endpoints) == 1 && c.Endpoints[0].HostVeth == "vethapi" && c.Running
+	})
+	ports.set("br-aaaaaaaaaaaa", "02:42:0a:e7:01:03", "vethapi")
+	waitFor(t, "verified", func() bool {
+		tr.mu.RLock()
+		defer tr.mu.RUnlock()
+		return !tr.containers[ctrAPI].provisional[netFront]
+	})
+}
+
+// Two containers starting side by side on one bridge: no guessing; each
+// gets its veth only when its MAC proves it.
+func TestAmbiguousPortsWaitForMAC(t *testing.T) {
+	eng, ports := fixture()
+	tr := startTracker(t, eng, ports)
+	const ctrDB = "eeeeeeeeeeee5555555555555555555555555555555555555555555555555555"
+	eng.addContainer(ctrAPI, "api-1", nil, container.StateCreated)
+	eng.addContainer(ctrDB, "db-1", nil, container.StateCreated)
+	ports.attach("br-aaaaaaaaaaaa", "vethapi")
+	ports.attach("br-aaaaaaaaaaaa", "vethdb")
+	eng.connect(netFront, ctrAPI, "ep-api", "02:42:0a:e7:01:03", "10.231.1.3/24", "")
+	eng.emit(ev(events.NetworkEventType, events.ActionConnect, netFront, map[string]string{"container": ctrAPI}))
+	waitFor(t, "api endpoint", func() bool {
+		c := findContainer(tr.Snapshot(), ctrAPI)
+		return c != nil && len(c.Endpoints) == 1
+	})
+	time.Sleep(50 * time.Millisecond) // several retries
+	if v := findContainer(tr.Snapshot(), ctrAPI).Endpoints[0].HostVeth; v != "" {
+		t.Fatalf("guessed veth %q among two candidates", v)
+	}
+	ports.set("br-aaaaaaaaaaaa", "02:42:0a:e7:01:04", "vethdb") // db's peer moved first
+	ports.set("br-aaaaaaaaaaaa", "02:42:0a:e7:01:03", "vethapi")
+	waitFor(t, "api verified", func() bool { return findContainer(tr.Snapshot(), ctrAPI).Endpoints[0].HostVeth == "vethapi" })
+}
+
+// A provisional veth proven wrong by the MAC is replaced.
+func TestProvisionalCorrected(t *testing.T) {
+	eng, ports := fixture()
+	tr := startTracker(t, eng, ports)
+	eng.addContainer(ctrAPI, "api-1", nil, container.StateCreated)
+	eng.connect(netFront, ctrAPI, "ep-api", "02:42:0a:e7:01:03", "10.231.1.3/24", "")
+	ports.attach("br-aaaaaaaaaaaa", "vethother")
+	eng.emit(ev(events.NetworkEventType, events.ActionConnect, netFront, map[string]string{"container": ctrAPI}))
+	waitFor(t, "provisional", func() bool {
+		c := findContainer(tr.Snapshot(), ctrAPI)
+		return c != nil && len(c.Endpoints) == 1 && c.Endpoints[0].HostVeth == "vethother"
+	})
+	ports.remove("br-aaaaaaaaaaaa", "vethother")
+	ports.set("br-aaaaaaaaaaaa", "02:42:0a:e7:01:03", "vethapi")
+	waitFor(t, "corrected", func() bool { return findContainer(tr.Snapshot(), ctrAPI).Endpoints[0].HostVeth == "vethapi" })
+}
