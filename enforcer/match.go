@@ -115,6 +115,17 @@ func (m MatchIP6Saddr) String() string {
 	return "ip6 saddr " + m.Prefix.String()
 }
 
+// MatchNDTarget: the target address of an ICMPv6 neighbour solicitation or
+// advertisement is inside Prefix (or not, with Negate).
+type MatchNDTarget struct {
+	Prefix netip.Prefix
+	Negate bool
+}
+
+func (m MatchNDTarget) String() string {
+	return "icmpv6 nd-target " + neg(m.Negate) + m.Prefix.String()
+}
+
 // MatchARPSaddr: arp saddr ip == Addr (or != when Negate).
 type MatchARPSaddr struct {
 	Addr   netip.Addr
@@ -143,13 +154,14 @@ const (
 	KeyL4Proto          // meta l4proto
 	KeyTHDport          // th dport
 	KeyCtMark           // ct mark (holds the destination's zone, see SetMark)
+	KeyNDTarget         // target address of an ICMPv6 NS/NA
 )
 
 var keyPartText = map[KeyPart]string{
 	KeyIifname: "iifname", KeyMarkZone: fmt.Sprintf("meta mark & 0x%08x", ZoneMask),
 	KeyIPSaddr: "ip saddr", KeyIPDaddr: "ip daddr", KeyIP6Saddr: "ip6 saddr", KeyIP6Daddr: "ip6 daddr",
 	KeyARPSaddr: "arp saddr ip", KeyL4Proto: "meta l4proto", KeyTHDport: "th dport",
-	KeyCtMark: "ct mark",
+	KeyCtMark: "ct mark", KeyNDTarget: "icmpv6 nd-target",
 }
 
 func (k KeyPart) String() string { return keyPartText[k] }

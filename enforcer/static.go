@@ -39,7 +39,7 @@ func staticRuleset(opts Options, audit bool) *Ruleset {
 		NflogGroup:  opts.NflogGroup,
 		// Everything the static part depends on; bump the version when
 		// static.go changes shape.
-		StaticKey: fmt.Sprintf("static-v2 table=%s group=%d audit=%v", opts.Table, opts.NflogGroup, audit),
+		StaticKey: fmt.Sprintf("static-v3 table=%s group=%d audit=%v", opts.Table, opts.NflogGroup, audit),
 	}
 }
 
@@ -72,6 +72,9 @@ func bridgeTable(opts Options, audit bool) *Table {
 					Comment: "router advertisement: containers are not routers"},
 				{Matches: []Match{MatchEtherType{Types: v6}, icmp6, MatchICMPv6Type{From: 137, To: 137}}, Verdict: gotoDeny(OriginSpoof),
 					Comment: "redirect: containers are not routers"},
+				{Matches: []Match{MatchEtherType{Types: v6}, icmp6, MatchICMPv6Type{From: 136, To: 136}, MatchNDTarget{Prefix: linkLocal6, Negate: true},
+					MatchLookup{Key: []KeyPart{KeyIifname, KeyNDTarget}, Set: SetPortAddr6, Negate: true}}, Verdict: gotoDeny(OriginSpoof),
+					Comment: "neighbour advertisement for an address the port does not own"},
 				{Matches: []Match{MatchEtherType{Types: v6}, icmp6, MatchIP6Saddr{Prefix: unspecified6}}, Verdict: Verdict{Kind: VerdictAccept},
 					Comment: "duplicate address detection"},
 				{Matches: []Match{MatchEtherType{Types: v6}, icmp6, MatchIP6Saddr{Prefix: linkLocal6}}, Verdict: Verdict{Kind: VerdictAccept},

@@ -138,6 +138,10 @@ func matchExprs(m enforcer.Match, sets map[string]*nftables.Set) ([]expr.Any, er
 		}, nil
 	case enforcer.MatchIP6Saddr:
 		return prefixMatch(network(8, 16, reg1), m.Prefix), nil
+	case enforcer.MatchNDTarget:
+		e := prefixMatch(&expr.Payload{DestRegister: reg1, Base: expr.PayloadBaseTransportHeader, Offset: 8, Len: 16}, m.Prefix)
+		e[len(e)-1].(*expr.Cmp).Op = cmpOp(m.Negate)
+		return e, nil
 	case enforcer.MatchARPSaddr:
 		return []expr.Any{
 			network(14, 4, reg1),
@@ -190,7 +194,7 @@ func loadKey(key []enforcer.KeyPart) ([]expr.Any, uint32) {
 
 func partLen(k enforcer.KeyPart) uint32 {
 	switch k {
-	case enforcer.KeyIifname, enforcer.KeyIP6Saddr, enforcer.KeyIP6Daddr:
+	case enforcer.KeyIifname, enforcer.KeyIP6Saddr, enforcer.KeyIP6Daddr, enforcer.KeyNDTarget:
 		return 16
 	case enforcer.KeyL4Proto:
 		return 1
@@ -222,6 +226,8 @@ func loadPart(k enforcer.KeyPart, reg uint32) []expr.Any {
 		return []expr.Any{&expr.Payload{DestRegister: reg, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2}}
 	case enforcer.KeyCtMark:
 		return []expr.Any{&expr.Ct{Key: expr.CtKeyMARK, Register: reg}}
+	case enforcer.KeyNDTarget:
+		return []expr.Any{&expr.Payload{DestRegister: reg, Base: expr.PayloadBaseTransportHeader, Offset: 8, Len: 16}}
 	}
 	panic(fmt.Sprintf("unknown key part %d", k))
 }
