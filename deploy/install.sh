@@ -277,7 +277,7 @@ wait_for_status() {
 
 start_daemon() {
   if use_systemd; then
-    systemctl enable zonewall.service >/dev/null 2>&1
+    systemctl enable zonewall.service >/dev/null 2>&1 || die "systemctl enable zonewall.service failed"
     # restart, not start: a re-install must run the new binary.
     systemctl restart zonewall.service ||
       { journalctl -u zonewall.service -n 20 --no-pager >&2 || true; die "zonewall.service did not start"; }
