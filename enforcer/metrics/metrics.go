@@ -8,6 +8,8 @@ package metrics
 
 import (
 	"net/http"
+	"runtime"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -19,10 +21,31 @@ import (
 const namespace = "zonewall"
 
 // BuildInfo identifies the running binary (zonewall_build_info labels).
+// Empty Revision and GoVersion are filled from the binary's build
+// information (vcs.revision, the Go release).
 type BuildInfo struct {
 	Version   string
 	Revision  string
 	GoVersion string
+}
+
+func (bi BuildInfo) withDefaults() BuildInfo {
+	if bi.GoVersion == "" {
+		bi.GoVersion = runtime.Version()
+	}
+	if bi.Revision == "" {
+		if info, ok := debug.ReadBuildInfo(); ok {
+			for _, s := range info.Settings {
+				if s.Key == "vcs.revision" {
+					bi.Revision = s.Value
+				}
+			}
+		}
+	}
+	if bi.Version == "" {
+		bi.Version = "unknown"
+	}
+	return bi
 }
 
 // Metrics holds zonewall's collectors. All methods are safe for concurrent
@@ -102,6 +125,7 @@ func New(reg prometheus.Registerer, bi BuildInfo) *Metrics {
 		flows:  newFlowCollector(),
 		denies: &denyCollector{},
 	}
+	bi = bi.withDefaults()
 	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "build_info",
 		Help:        "Always 1; the labels identify the running binary.",

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -300,5 +301,14 @@ zonewall_denied_packets_total{origin="spoofed-source"} 3
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "zonewall_denied_packets_total"); err != nil {
 		t.Error(err)
+	}
+}
+
+func TestBuildInfoDefaults(t *testing.T) {
+	m := New(nil, BuildInfo{})
+	body := scrape(t, m)
+	want := `zonewall_build_info{goversion="` + runtime.Version() + `",`
+	if !strings.Contains(body, want) || !strings.Contains(body, `version="unknown"} 1`) {
+		t.Errorf("build info without values:\n%s", grep(body, "zonewall_build_info"))
 	}
 }
