@@ -16,6 +16,7 @@ import (
 // both inclusive ends of ranges, which must match, and about the values
 // just outside, which must not.
 func TestKernelSetEncoding(t *testing.T) {
+	t.Parallel()
 	l := newLab(t)
 	a, err := New(WithNetNS(l.fd), WithTable("zwk_prop"))
 	if err != nil {

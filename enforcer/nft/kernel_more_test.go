@@ -27,6 +27,7 @@ func (s *shop) apply(t *testing.T, f func(*zones.Settings)) (*enforcer.Ruleset, 
 }
 
 func TestKernelWorldHostIngress(t *testing.T) {
+	t.Parallel()
 	s := newShop(t)
 	s.apply(t, defaultSettingsApply)
 	s.run(t, []check{
@@ -56,6 +57,7 @@ func TestKernelWorldHostIngress(t *testing.T) {
 }
 
 func TestKernelSettingsDeny(t *testing.T) {
+	t.Parallel()
 	s := newShop(t)
 	s.apply(t, func(st *zones.Settings) { st.HostToContainers, st.DNS, st.Unzoned = "deny", "deny", "deny" })
 	s.run(t, []check{
@@ -82,6 +84,7 @@ func TestKernelSettingsDeny(t *testing.T) {
 // TestKernelSpoofedSource: web forges api's address towards db, which
 // accepts api. Nothing must reach db; the real api still does.
 func TestKernelSpoofedSource(t *testing.T) {
+	t.Parallel()
 	s := newShop(t)
 	s.apply(t, defaultSettingsApply)
 	run(t, "ip", "-n", s.web.ns, "addr", "add", s.api.ip4.String()+"/32", "dev", "eth0")
@@ -114,6 +117,7 @@ func TestKernelSpoofedSource(t *testing.T) {
 // TestKernelUnknownEndpoint: an endpoint created after the last apply gets
 // nothing (not even DNS), and gets its zone's rights once classified.
 func TestKernelUnknownEndpoint(t *testing.T) {
+	t.Parallel()
 	s := newShop(t)
 	s.apply(t, defaultSettingsApply)
 	nw := s.addContainer("new", "br0", "10.88.0.20", "fd88::20", "10.88.0.1", "fd88::1")
@@ -141,6 +145,7 @@ func TestKernelUnknownEndpoint(t *testing.T) {
 // TestKernelAddressReuse: db is removed and its address given to a new,
 // unzoned container; api's right to reach db must not follow the address.
 func TestKernelAddressReuse(t *testing.T) {
+	t.Parallel()
 	s := newShop(t)
 	s.apply(t, defaultSettingsApply)
 	s.run(t, both(s.api, "", s.db, "tcp", 5432, true, "before: api->db"))
@@ -163,6 +168,7 @@ func TestKernelAddressReuse(t *testing.T) {
 }
 
 func TestKernelAudit(t *testing.T) {
+	t.Parallel()
 	s := newShop(t)
 	s.apply(t, func(st *zones.Settings) { st.Mode = "audit" })
 	logs, err := nflog.Open(opts.NflogGroup, nflog.Options{NetNS: s.fd})
@@ -202,6 +208,7 @@ func TestKernelAudit(t *testing.T) {
 }
 
 func TestKernelIncrementalApply(t *testing.T) {
+	t.Parallel()
 	s := newShop(t)
 	rs0, st0 := s.apply(t, defaultSettingsApply)
 	web3 := s.addContainer("web3", "br0", "10.88.0.30", "fd88::30", "10.88.0.1", "fd88::1")
@@ -225,6 +232,7 @@ func TestKernelIncrementalApply(t *testing.T) {
 }
 
 func TestKernelDrift(t *testing.T) {
+	t.Parallel()
 	s := newShop(t)
 	rs, _ := s.apply(t, defaultSettingsApply)
 	if d, err := s.a.Verify(); err != nil || d != nil {
@@ -269,6 +277,7 @@ func TestKernelDrift(t *testing.T) {
 // TestKernelBridgeNetfilterSysctl: CheckBridgeNetfilter reports and turns
 // on a disabled bridge-nf-call sysctl (per namespace).
 func TestKernelBridgeNetfilterSysctl(t *testing.T) {
+	t.Parallel()
 	l := newLab(t)
 	l.sysctl(l.router, "net.bridge.bridge-nf-call-iptables", "0")
 	inNS(t, l.router, func() {

@@ -72,6 +72,7 @@ func macOf(t *testing.T, ns string) net.HardwareAddr {
 // with its own MAC (unsolicited, override); db's neighbour entry for api
 // must keep api's MAC. Without our tables it does not: the test can tell.
 func TestKernelNeighbourAdvertisementSpoof(t *testing.T) {
+	t.Parallel()
 	s := newShop(t)
 	src := waitLinkLocal(t, s.web.ns)
 	webMAC, apiMAC := macOf(t, s.web.ns), macOf(t, s.api.ns)
@@ -105,6 +106,7 @@ func TestKernelNeighbourAdvertisementSpoof(t *testing.T) {
 // IPv6 analogue of ARP spoofing; link-local ICMPv6 otherwise passes the
 // source check).
 func TestKernelRogueRouterAdvertisement(t *testing.T) {
+	t.Parallel()
 	s := newShop(t)
 	// api accepts router advertisements (the kernel default for a host).
 	s.sysctl(s.api.ns, "net.ipv6.conf.eth0.accept_ra", "2")
@@ -135,6 +137,7 @@ func TestKernelRogueRouterAdvertisement(t *testing.T) {
 // TestKernelARPSpoof: web sends gratuitous ARP replies claiming api's IPv4
 // address; db's ARP entry for api must keep api's MAC.
 func TestKernelARPSpoof(t *testing.T) {
+	t.Parallel()
 	s := newShop(t)
 	webMAC, apiMAC := macOf(t, s.web.ns), macOf(t, s.api.ns)
 	entry := func() string {

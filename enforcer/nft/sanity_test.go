@@ -11,6 +11,7 @@ import (
 // tables exist (so every "denied" below is our doing), then that the
 // ruleset lists cleanly with the nft command (Live).
 func TestKernelLabSanity(t *testing.T) {
+	t.Parallel()
 	s := newShop(t)
 	checks := both(s.web, "", s.db, "tcp", 5432, true, "no ruleset: web->db passes")
 	checks = append(checks, both(s.web, "", s.api, "icmp", 0, true, "no ruleset: ping passes")...)
