@@ -27,30 +27,3 @@ func rangeAsPrefix(lo, hi netip.Addr) (netip.Prefix, bool) {
 type addrRange struct{ lo, hi netip.Addr }
 
 func (r addrRange) field() Field { return AddrRange(r.lo, r.hi) }
-
-// subtractPrefixes removes every hole from r and returns the remaining
-// pieces in order. Holes of the other family are ignored.
-func subtractPrefixes(r addrRange, holes []netip.Prefix) []addrRange {
-	out := []addrRange{r}
-	for _, h := range holes {
-		if h.Addr().Is4() != r.lo.Is4() {
-			continue
-		}
-		hlo, hhi := h.Masked().Addr(), lastAddr(h)
-		var next []addrRange
-		for _, x := range out {
-			if hhi.Less(x.lo) || x.hi.Less(hlo) {
-				next = append(next, x)
-				continue
-			}
-			if x.lo.Less(hlo) {
-				next = append(next, addrRange{x.lo, hlo.Prev()})
-			}
-			if hhi.Less(x.hi) {
-				next = append(next, addrRange{hhi.Next(), x.hi})
-			}
-		}
-		out = next
-	}
-	return out
-}

@@ -41,30 +41,29 @@ var (
 		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})}
 )
 
-// worldRanges is the world side of a flow for one family: its cidrs (or
-// everything), minus the metadata addresses unless a cidr names them.
-func worldRanges(cidrs []netip.Prefix, v6 bool) []addrRange {
-	all := all4
-	if v6 {
-		all = all6
-	}
+// worldRanges is the world side of a flow for one family: its cidrs, or
+// everything. The metadata addresses need no hole here: rules decide them
+// first (see metadataRules); meta lists the cidrs that name them, for the
+// metadata sets.
+func worldRanges(cidrs []netip.Prefix, v6 bool) (world, meta []addrRange) {
 	if len(cidrs) == 0 {
-		return subtractPrefixes(all, zones.MetadataPrefixes)
+		if v6 {
+			return []addrRange{all6}, nil
+		}
+		return []addrRange{all4}, nil
 	}
-	var out []addrRange
 	for _, c := range cidrs {
 		c = c.Masked()
 		if c.Addr().Is6() != v6 {
 			continue
 		}
 		r := addrRange{c.Addr(), lastAddr(c)}
+		world = append(world, r)
 		if namesMetadata(c) {
-			out = append(out, r)
-			continue
+			meta = append(meta, r)
 		}
-		out = append(out, subtractPrefixes(r, zones.MetadataPrefixes)...)
 	}
-	return out
+	return world, meta
 }
 
 // namesMetadata: a cidr inside a metadata prefix names it explicitly
@@ -124,15 +123,15 @@ func flowElements(b allowBuilder, f *zones.Flow, ids map[string]uint8) {
 		}
 	case f.From.Kind == zones.KindZone && f.To.Kind == zones.KindWorld:
 		for _, src := range zonesOf(f.From, ids) {
-			worldElements(b, o, f.CIDRs, pps, func(set string, w Field, pp protoPort) {
+			worldElements(f.CIDRs, pps, func(set string, w Field, pp protoPort) {
 				b.add(set, o, zoneField(src), w, pp.proto, pp.port)
-			}, SetAllowW4, SetAllowW6)
+			}, [4]string{SetAllowW4, SetAllowW6, SetAllowMeta4, SetAllowMeta6})
 		}
 	case f.From.Kind == zones.KindWorld && f.To.Kind == zones.KindZone:
 		for _, dst := range zonesOf(f.To, ids) {
-			worldElements(b, o, f.CIDRs, pps, func(set string, w Field, pp protoPort) {
+			worldElements(f.CIDRs, pps, func(set string, w Field, pp protoPort) {
 				b.add(set, o, w, zoneField(dst), pp.proto, pp.port)
-			}, SetAllowIn4, SetAllowIn6)
+			}, [4]string{SetAllowIn4, SetAllowIn6, SetAllowMetaIn4, SetAllowMetaIn6})
 		}
 	case f.From.Kind == zones.KindZone && f.To.Kind == zones.KindHost:
 		for _, src := range zonesOf(f.From, ids) {
@@ -150,15 +149,19 @@ func flowElements(b allowBuilder, f *zones.Flow, ids map[string]uint8) {
 	// world/host <-> world/host is not container traffic: not zonewall's to decide.
 }
 
-func worldElements(b allowBuilder, o Origin, cidrs []netip.Prefix, pps []protoPort, emit func(string, Field, protoPort), set4, set6 string) {
-	for _, v6 := range []bool{false, true} {
-		set := set4
-		if v6 {
-			set = set6
-		}
-		for _, r := range worldRanges(cidrs, v6) {
+// worldElements emits one element per world range and port spec into the
+// sets named (IPv4, IPv6, IPv4 metadata, IPv6 metadata).
+func worldElements(cidrs []netip.Prefix, pps []protoPort, emit func(string, Field, protoPort), sets [4]string) {
+	for i, v6 := range []bool{false, true} {
+		world, meta := worldRanges(cidrs, v6)
+		for _, r := range world {
 			for _, pp := range pps {
-				emit(set, r.field(), pp)
+				emit(sets[i], r.field(), pp)
+			}
+		}
+		for _, r := range meta {
+			for _, pp := range pps {
+				emit(sets[2+i], r.field(), pp)
 			}
 		}
 	}
@@ -171,16 +174,15 @@ func defaultElements(b allowBuilder, s zones.Settings, opts Options) {
 		z := zoneField(id)
 		b.add(SetAllowCC, o, z, anyZone, anyTraffic.proto, anyTraffic.port)
 		b.add(SetAllowCC, o, anyZone, z, anyTraffic.proto, anyTraffic.port)
-		// Towards world the metadata addresses stay excluded; from world every
-		// source is let in (as zones.Decide judges "unrestricted").
-		for _, r := range worldRanges(nil, false) {
-			b.add(SetAllowW4, o, z, r.field(), anyTraffic.proto, anyTraffic.port)
-		}
-		for _, r := range worldRanges(nil, true) {
-			b.add(SetAllowW6, o, z, r.field(), anyTraffic.proto, anyTraffic.port)
-		}
+		// Towards world the metadata addresses stay excluded (no metadata
+		// element); from world every source is let in, as zones.Decide
+		// judges "unrestricted".
+		b.add(SetAllowW4, o, z, all4.field(), anyTraffic.proto, anyTraffic.port)
+		b.add(SetAllowW6, o, z, all6.field(), anyTraffic.proto, anyTraffic.port)
 		b.add(SetAllowIn4, o, all4.field(), z, anyTraffic.proto, anyTraffic.port)
 		b.add(SetAllowIn6, o, all6.field(), z, anyTraffic.proto, anyTraffic.port)
+		b.add(SetAllowMetaIn4, o, all4.field(), z, anyTraffic.proto, anyTraffic.port)
+		b.add(SetAllowMetaIn6, o, all6.field(), z, anyTraffic.proto, anyTraffic.port)
 		b.add(SetAllowHost, o, z, anyTraffic.proto, anyTraffic.port)
 		b.add(SetAllowOut, o, z, anyTraffic.proto, anyTraffic.port)
 	}
@@ -220,7 +222,8 @@ func defaultElements(b allowBuilder, s zones.Settings, opts Options) {
 // dnsRanges is where DNS may go: the configured resolvers, else all of world.
 func dnsRanges(resolvers []netip.Addr, v6 bool) []addrRange {
 	if len(resolvers) == 0 {
-		return worldRanges(nil, v6)
+		all, _ := worldRanges(nil, v6)
+		return all
 	}
 	var out []addrRange
 	for _, a := range resolvers {

@@ -148,30 +148,25 @@ func TestProvenance(t *testing.T) {
 	}
 }
 
-func TestWorldRangesExcludeMetadata(t *testing.T) {
-	in := func(rs []addrRange, a string) bool {
-		x := netip.MustParseAddr(a)
-		for _, r := range rs {
-			if !x.Less(r.lo) && !r.hi.Less(x) {
-				return true
-			}
-		}
-		return false
+// TestMetadataOnlyWhenNamed: world elements are plain cidrs (rules decide
+// the metadata addresses first); only a cidr inside a metadata prefix puts
+// elements in the metadata sets.
+func TestMetadataOnlyWhenNamed(t *testing.T) {
+	world, meta := worldRanges(nil, false)
+	if len(world) != 1 || world[0] != all4 || meta != nil {
+		t.Errorf("world without cidrs = %v, %v", world, meta)
 	}
-	all4 := worldRanges(nil, false)
-	if in(all4, "169.254.169.254") || !in(all4, "169.254.169.253") || !in(all4, "8.8.8.8") || !in(all4, "255.255.255.255") {
-		t.Errorf("world v4 = %v", all4)
+	_, meta = worldRanges([]netip.Prefix{netip.MustParsePrefix("169.254.0.0/16"), netip.MustParsePrefix("0.0.0.0/0")}, false)
+	if meta != nil {
+		t.Errorf("169.254.0.0/16 and 0.0.0.0/0 must not name the metadata address: %v", meta)
 	}
-	if in(worldRanges(nil, true), "fd00:ec2::254") || !in(worldRanges(nil, true), "2001:db8::1") {
-		t.Errorf("world v6 wrong")
+	_, meta = worldRanges([]netip.Prefix{netip.MustParsePrefix("169.254.169.254/32")}, false)
+	if len(meta) != 1 {
+		t.Errorf("a /32 naming the metadata address must reach it: %v", meta)
 	}
-	wide := worldRanges([]netip.Prefix{netip.MustParsePrefix("169.254.0.0/16")}, false)
-	if in(wide, "169.254.169.254") || !in(wide, "169.254.1.1") {
-		t.Errorf("169.254.0.0/16 must not name the metadata address: %v", wide)
-	}
-	named := worldRanges([]netip.Prefix{netip.MustParsePrefix("169.254.169.254/32")}, false)
-	if !in(named, "169.254.169.254") {
-		t.Errorf("a /32 naming the metadata address must include it")
+	_, meta = worldRanges([]netip.Prefix{netip.MustParsePrefix("fd00:ec2::254/128")}, true)
+	if len(meta) != 1 {
+		t.Errorf("fd00:ec2::254/128 must name the IPv6 metadata address: %v", meta)
 	}
 }
 

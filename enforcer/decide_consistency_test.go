@@ -54,7 +54,7 @@ func TestCompiledSetsAgreeWithDecide(t *testing.T) {
 		pps = append(pps, pp{zones.ProtoTCP, ProtoTCP, port}, pp{zones.ProtoUDP, ProtoUDP, port})
 	}
 	pps = append(pps, pp{zones.ProtoICMP, ProtoICMP, 0}, pp{zones.ProtoICMPv6, ProtoICMPv6, 0})
-	worlds := []string{"198.51.100.7", "203.0.113.7", "169.254.169.254", "8.8.8.8", "2001:db8:100::7", "2001:db8:200::7", "fd00:ec2::254"}
+	worlds := []string{"198.51.100.7", "203.0.113.7", "169.254.169.254", "169.254.169.253", "8.8.8.8", "2001:db8:100::7", "2001:db8:200::7", "fd00:ec2::254"}
 	for si, set := range settings {
 		s := zones.DefaultSettings()
 		set(&s)
@@ -95,6 +95,12 @@ func TestCompiledSetsAgreeWithDecide(t *testing.T) {
 					wset, inset := SetAllowW4, SetAllowIn4
 					if addr.Is6() {
 						wset, inset = SetAllowW6, SetAllowIn6
+					}
+					if zones.IsMetadata(addr) { // decided by the metadata rules and sets
+						wset, inset = SetAllowMeta4, SetAllowMetaIn4
+						if addr.Is6() {
+							wset, inset = SetAllowMeta6, SetAllowMetaIn6
+						}
 					}
 					world := zones.Peer{Kind: zones.KindWorld, Addr: addr}
 					e, got := contains(in.Set(wset), id(a), addr, x.num, uint32(x.port))

@@ -105,14 +105,17 @@ func (m MatchICMPv6Type) String() string {
 	return fmt.Sprintf("icmpv6 type %d-%d", m.From, m.To)
 }
 
-// MatchIP6Saddr: ip6 saddr inside Prefix.
-type MatchIP6Saddr struct{ Prefix netip.Prefix }
+// MatchAddr: the address Key loads (ip/ip6 saddr/daddr) is inside Prefix.
+type MatchAddr struct {
+	Key    KeyPart
+	Prefix netip.Prefix
+}
 
-func (m MatchIP6Saddr) String() string {
+func (m MatchAddr) String() string {
 	if m.Prefix.IsSingleIP() {
-		return "ip6 saddr " + m.Prefix.Addr().String()
+		return m.Key.String() + " " + m.Prefix.Addr().String()
 	}
-	return "ip6 saddr " + m.Prefix.String()
+	return m.Key.String() + " " + m.Prefix.String()
 }
 
 // MatchNDTarget: the target address of an ICMPv6 neighbour solicitation or

@@ -1,6 +1,11 @@
 package enforcer
 
-import "fmt"
+import (
+	"fmt"
+	"net/netip"
+
+	"github.com/zonewall/zonewall/zones"
+)
 
 // The static part of the ruleset: tables, sets (without elements), chains and
 // rules. It depends only on the mode (enforce/audit) and the log group, never
@@ -20,6 +25,11 @@ const (
 	SetAllowIn6  = "allow_in6"
 	SetAllowHost = "allow_host" // inet: src zone . l4proto . dport (to the host itself)
 	SetAllowOut  = "allow_out"  // inet: dst zone . l4proto . dport (host -> container)
+	// Metadata addresses, decided before world (see metadataRules).
+	SetAllowMeta4   = "allow_meta4"
+	SetAllowMeta6   = "allow_meta6"
+	SetAllowMetaIn4 = "allow_meta_in4"
+	SetAllowMetaIn6 = "allow_meta_in6"
 )
 
 // Chain priorities: before Docker's filter-priority chains (iptables-nft
@@ -39,7 +49,7 @@ func staticRuleset(opts Options, audit bool) *Ruleset {
 		NflogGroup:  opts.NflogGroup,
 		// Everything the static part depends on; bump the version when
 		// static.go changes shape.
-		StaticKey: fmt.Sprintf("static-v3 table=%s group=%d audit=%v", opts.Table, opts.NflogGroup, audit),
+		StaticKey: fmt.Sprintf("static-v4 table=%s group=%d audit=%v", opts.Table, opts.NflogGroup, audit),
 	}
 }
 
@@ -75,9 +85,9 @@ func bridgeTable(opts Options, audit bool) *Table {
 				{Matches: []Match{MatchEtherType{Types: v6}, icmp6, MatchICMPv6Type{From: 136, To: 136}, MatchNDTarget{Prefix: linkLocal6, Negate: true},
 					MatchLookup{Key: []KeyPart{KeyIifname, KeyNDTarget}, Set: SetPortAddr6, Negate: true}}, Verdict: gotoDeny(OriginSpoof),
 					Comment: "neighbour advertisement for an address the port does not own"},
-				{Matches: []Match{MatchEtherType{Types: v6}, icmp6, MatchIP6Saddr{Prefix: unspecified6}}, Verdict: Verdict{Kind: VerdictAccept},
+				{Matches: []Match{MatchEtherType{Types: v6}, icmp6, MatchAddr{Key: KeyIP6Saddr, Prefix: unspecified6}}, Verdict: Verdict{Kind: VerdictAccept},
 					Comment: "duplicate address detection"},
-				{Matches: []Match{MatchEtherType{Types: v6}, icmp6, MatchIP6Saddr{Prefix: linkLocal6}}, Verdict: Verdict{Kind: VerdictAccept},
+				{Matches: []Match{MatchEtherType{Types: v6}, icmp6, MatchAddr{Key: KeyIP6Saddr, Prefix: linkLocal6}}, Verdict: Verdict{Kind: VerdictAccept},
 					Comment: "neighbour discovery"},
 				{Matches: []Match{MatchEtherType{Types: v6}, MatchLookup{Key: []KeyPart{KeyIifname, KeyIP6Saddr}, Set: SetPortAddr6, Negate: true}},
 					Verdict: gotoDeny(OriginSpoof)},
@@ -110,6 +120,7 @@ func inetTable(opts Options, audit bool) *Table {
 	isCtr4, isCtr6 := lookup(SetZoneOf4, KeyIPDaddr), lookup(SetZoneOf6, KeyIP6Daddr)
 	dstZone4 := &Rule{Matches: []Match{ip4}, SetMark: &SetMark{Ct: true, Key: KeyIPDaddr, Map: SetZoneOf4}}
 	dstZone6 := &Rule{Matches: []Match{ip6}, SetMark: &SetMark{Ct: true, Key: KeyIP6Daddr, Map: SetZoneOf6}}
+	metaOut, metaIn := metadataRules(ip4, ip6, isCtr4, isCtr6)
 	return &Table{
 		Family: FamilyInet,
 		Name:   opts.Table,
@@ -121,6 +132,10 @@ func inetTable(opts Options, audit bool) *Table {
 			interval(SetAllowW6, "container -> world", FieldMark, FieldIPv6, FieldProto, FieldPort),
 			interval(SetAllowIn4, "world -> container", FieldIPv4, FieldMark, FieldProto, FieldPort),
 			interval(SetAllowIn6, "world -> container", FieldIPv6, FieldMark, FieldProto, FieldPort),
+			interval(SetAllowMeta4, "container -> metadata service, only where a flow names it", FieldMark, FieldIPv4, FieldProto, FieldPort),
+			interval(SetAllowMeta6, "container -> metadata service, only where a flow names it", FieldMark, FieldIPv6, FieldProto, FieldPort),
+			interval(SetAllowMetaIn4, "metadata address -> container", FieldIPv4, FieldMark, FieldProto, FieldPort),
+			interval(SetAllowMetaIn6, "metadata address -> container", FieldIPv6, FieldMark, FieldProto, FieldPort),
 			interval(SetAllowHost, "container -> host", FieldMark, FieldProto, FieldPort),
 			interval(SetAllowOut, "host -> container", FieldMark, FieldProto, FieldPort),
 		},
@@ -139,6 +154,7 @@ func inetTable(opts Options, audit bool) *Table {
 				dstZone6, {Matches: []Match{ip6, isCtr6, lookup(SetAllowCC, KeyMarkZone, KeyCtMark, KeyL4Proto, KeyTHDport)}, Verdict: accept},
 				{Matches: []Match{ip4, lookup(SetZoneOf4, KeyIPDaddr)}, Verdict: gotoDeny(OriginNoFlowCC)},
 				{Matches: []Match{ip6, lookup(SetZoneOf6, KeyIP6Daddr)}, Verdict: gotoDeny(OriginNoFlowCC)},
+				metaOut[0], metaOut[1], metaOut[2], metaOut[3],
 				{Matches: []Match{ip4, lookup(SetAllowW4, KeyMarkZone, KeyIPDaddr, KeyL4Proto, KeyTHDport)}, Verdict: accept},
 				{Matches: []Match{ip6, lookup(SetAllowW6, KeyMarkZone, KeyIP6Daddr, KeyL4Proto, KeyTHDport)}, Verdict: accept},
 				{Verdict: gotoDeny(OriginNoFlowWorld)},
@@ -147,8 +163,10 @@ func inetTable(opts Options, audit bool) *Table {
 				{Matches: []Match{invalid}, Verdict: gotoDeny(OriginInvalid)},
 				{Matches: nd, Verdict: accept},
 				{Matches: mld2, Verdict: accept},
-				dstZone4, {Matches: []Match{ip4, isCtr4, lookup(SetAllowIn4, KeyIPSaddr, KeyCtMark, KeyL4Proto, KeyTHDport)}, Verdict: accept},
-				dstZone6, {Matches: []Match{ip6, isCtr6, lookup(SetAllowIn6, KeyIP6Saddr, KeyCtMark, KeyL4Proto, KeyTHDport)}, Verdict: accept},
+				dstZone4, dstZone6,
+				metaIn[0], metaIn[1], metaIn[2], metaIn[3],
+				{Matches: []Match{ip4, isCtr4, lookup(SetAllowIn4, KeyIPSaddr, KeyCtMark, KeyL4Proto, KeyTHDport)}, Verdict: accept},
+				{Matches: []Match{ip6, isCtr6, lookup(SetAllowIn6, KeyIP6Saddr, KeyCtMark, KeyL4Proto, KeyTHDport)}, Verdict: accept},
 				{Verdict: gotoDeny(OriginNoFlowIn)},
 			}},
 			{Name: "input", Hook: "input", Priority: PriorityInet, Rules: []*Rule{
@@ -219,4 +237,34 @@ func underscore(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// metadataRules decide traffic to (egress) and from (ingress) the cloud
+// metadata addresses before the world sets: world elements then can be
+// plain CIDRs instead of "everything minus one address" (32 IPv4 and 128
+// IPv6 prefixes for the kernel's range sets, per element). Only flows whose
+// cidrs name a metadata address put elements in the metadata sets.
+func metadataRules(ip4, ip6 MatchNfproto, isCtr4, isCtr6 MatchLookup) (out, in [4]*Rule) {
+	var meta4, meta6 netip.Prefix
+	for _, p := range zones.MetadataPrefixes {
+		if p.Addr().Is4() {
+			meta4 = p
+		} else {
+			meta6 = p
+		}
+	}
+	accept := Verdict{Kind: VerdictAccept}
+	out = [4]*Rule{
+		{Matches: []Match{ip4, MatchAddr{Key: KeyIPDaddr, Prefix: meta4}, MatchLookup{Key: []KeyPart{KeyMarkZone, KeyIPDaddr, KeyL4Proto, KeyTHDport}, Set: SetAllowMeta4}}, Verdict: accept},
+		{Matches: []Match{ip4, MatchAddr{Key: KeyIPDaddr, Prefix: meta4}}, Verdict: gotoDeny(OriginNoFlowWorld)},
+		{Matches: []Match{ip6, MatchAddr{Key: KeyIP6Daddr, Prefix: meta6}, MatchLookup{Key: []KeyPart{KeyMarkZone, KeyIP6Daddr, KeyL4Proto, KeyTHDport}, Set: SetAllowMeta6}}, Verdict: accept},
+		{Matches: []Match{ip6, MatchAddr{Key: KeyIP6Daddr, Prefix: meta6}}, Verdict: gotoDeny(OriginNoFlowWorld)},
+	}
+	in = [4]*Rule{
+		{Matches: []Match{ip4, MatchAddr{Key: KeyIPSaddr, Prefix: meta4}, isCtr4, MatchLookup{Key: []KeyPart{KeyIPSaddr, KeyCtMark, KeyL4Proto, KeyTHDport}, Set: SetAllowMetaIn4}}, Verdict: accept},
+		{Matches: []Match{ip4, MatchAddr{Key: KeyIPSaddr, Prefix: meta4}}, Verdict: gotoDeny(OriginNoFlowIn)},
+		{Matches: []Match{ip6, MatchAddr{Key: KeyIP6Saddr, Prefix: meta6}, isCtr6, MatchLookup{Key: []KeyPart{KeyIP6Saddr, KeyCtMark, KeyL4Proto, KeyTHDport}, Set: SetAllowMetaIn6}}, Verdict: accept},
+		{Matches: []Match{ip6, MatchAddr{Key: KeyIP6Saddr, Prefix: meta6}}, Verdict: gotoDeny(OriginNoFlowIn)},
+	}
+	return out, in
 }

@@ -48,6 +48,13 @@ func fieldBytes(t enforcer.FieldType, f enforcer.Field, hi bool) []byte {
 		copy(b, f.Name)
 		return b
 	case enforcer.FieldMark:
+		if hi && f.Lo != f.Hi {
+			// A range of zone ids: fill the byte below the zone byte (in the
+			// big-endian order the range set compares in), so a range of ids
+			// expands into as few masks as a range of 8-bit numbers. Packet
+			// marks are masked to the zone byte; the filled bits never occur.
+			num |= belowZoneByte
+		}
 		return binary.NativeEndian.AppendUint32(nil, num)
 	case enforcer.FieldIPv4, enforcer.FieldIPv6:
 		return addr.AsSlice()
@@ -76,6 +83,15 @@ func keyBytes(s *enforcer.Set, e enforcer.Element, hi bool) []byte {
 	}
 	return out
 }
+
+// belowZoneByte is, in host byte order, the byte that follows the zone byte
+// (0x00ff0000) when the mark's bytes are read in memory order.
+var belowZoneByte = func() uint32 {
+	if binary.NativeEndian.Uint16([]byte{1, 0}) == 1 { // little endian
+		return 0xff000000
+	}
+	return 0x0000ff00
+}()
 
 // setElement encodes one element for the kernel.
 func setElement(s *enforcer.Set, e enforcer.Element) nftables.SetElement {

@@ -136,8 +136,12 @@ func matchExprs(m enforcer.Match, sets map[string]*nftables.Set) ([]expr.Any, er
 			&expr.Cmp{Op: expr.CmpOpGte, Register: reg1, Data: []byte{m.From}},
 			&expr.Cmp{Op: expr.CmpOpLte, Register: reg1, Data: []byte{m.To}},
 		}, nil
-	case enforcer.MatchIP6Saddr:
-		return prefixMatch(network(8, 16, reg1), m.Prefix), nil
+	case enforcer.MatchAddr:
+		load, ok := loadPart(m.Key, reg1)[0].(*expr.Payload)
+		if !ok {
+			return nil, fmt.Errorf("address match on %s not supported", m.Key)
+		}
+		return prefixMatch(load, m.Prefix), nil
 	case enforcer.MatchNDTarget:
 		e := prefixMatch(&expr.Payload{DestRegister: reg1, Base: expr.PayloadBaseTransportHeader, Offset: 8, Len: 16}, m.Prefix)
 		e[len(e)-1].(*expr.Cmp).Op = cmpOp(m.Negate)

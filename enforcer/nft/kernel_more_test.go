@@ -16,6 +16,7 @@ var (
 	world4, world6       = netip.MustParseAddr("198.51.100.2"), netip.MustParseAddr("2001:db8:100::2")
 	outside4, outside6   = netip.MustParseAddr("203.0.113.2"), netip.MustParseAddr("2001:db8:200::2")
 	gateway4, gateway6   = netip.MustParseAddr("10.88.0.1"), netip.MustParseAddr("fd88::1")
+	meta4, meta6         = netip.MustParseAddr("169.254.169.254"), netip.MustParseAddr("fd00:ec2::254")
 	opts                 = enforcer.Options{NflogGroup: 7001}
 	defaultSettingsApply = func(*zones.Settings) {}
 )
@@ -41,6 +42,12 @@ func TestKernelWorldHostIngress(t *testing.T) {
 		{s.web.ns, "udp", world4, 53, true, "dns: allow"},
 		{s.web.ns, "udp", world6, 53, true, "dns: allow (IPv6)"},
 		{s.other.ns, "udp", world4, 53, true, "dns: allow for unzoned too (as zones.Decide)"},
+		{s.api.ns, "tcp", meta4, 80, true, "api->metadata named in cidrs"},
+		{s.api.ns, "tcp", meta6, 80, true, "api->metadata named in cidrs (IPv6)"},
+		{s.api.ns, "tcp", meta4, 443, false, "api->metadata other port"},
+		{s.web.ns, "tcp", meta4, 80, false, "web->metadata not named"},
+		{s.web.ns, "udp", meta4, 53, false, "dns: allow never reaches metadata"},
+		{s.web.ns, "udp", meta6, 53, false, "dns: allow never reaches metadata (IPv6)"},
 		{s.api.ns, "tcp", gateway4, 9100, true, "api->host declared"},
 		{s.api.ns, "tcp", gateway6, 9100, true, "api->host declared (IPv6)"},
 		{s.api.ns, "tcp", gateway4, 9101, false, "api->host other port"},
@@ -76,6 +83,8 @@ func TestKernelSettingsDeny(t *testing.T) {
 		{s.other.ns, "tcp", s.db.ip6, 8080, true, "unzoned allow: unzoned->db (IPv6)"},
 		{s.web.ns, "tcp", s.other.ip4, 80, true, "unzoned allow: web->unzoned"},
 		{s.other.ns, "tcp", outside4, 443, true, "unzoned allow: unzoned->world"},
+		{s.other.ns, "tcp", meta4, 80, false, "unzoned allow: not to metadata"},
+		{s.other.ns, "tcp", meta6, 80, false, "unzoned allow: not to metadata (IPv6)"},
 		{s.world, "tcp", s.other.ip4, 80, true, "unzoned allow: world->unzoned"},
 		{s.web.ns, "tcp", s.db.ip4, 5432, false, "unzoned allow does not open zones"},
 	})

@@ -142,7 +142,7 @@ func (l *lab) removeContainer(c *fakeContainer) {
 
 // addWorld makes the "world" namespace: 198.51.100.2 and 2001:db8:100::2 on
 // a link to the router, plus 203.0.113.2 and 2001:db8:200::2 behind it
-// (outside the flows' cidrs).
+// (outside the flows' cidrs) and the metadata addresses.
 func (l *lab) addWorld() string {
 	w := l.prefix + "-w"
 	l.addNS(w)
@@ -158,6 +158,11 @@ func (l *lab) addWorld() string {
 	run(l.t, "ip", "-n", w, "addr", "add", "2001:db8:100::2/64", "dev", "eth0", "nodad")
 	run(l.t, "ip", "-n", w, "addr", "add", "203.0.113.2/32", "dev", "lo")
 	run(l.t, "ip", "-n", w, "addr", "add", "2001:db8:200::2/128", "dev", "lo")
+	// The cloud metadata addresses, also behind the world namespace.
+	run(l.t, "ip", "-n", w, "addr", "add", "169.254.169.254/32", "dev", "lo")
+	run(l.t, "ip", "-n", w, "addr", "add", "fd00:ec2::254/128", "dev", "lo")
+	run(l.t, "ip", "-n", r, "route", "add", "169.254.169.254/32", "via", "198.51.100.2")
+	run(l.t, "ip", "-n", r, "-6", "route", "add", "fd00:ec2::254/128", "via", "2001:db8:100::2")
 	run(l.t, "ip", "-n", w, "link", "set", "eth0", "up")
 	run(l.t, "ip", "-n", w, "route", "add", "default", "via", "198.51.100.1")
 	run(l.t, "ip", "-n", w, "-6", "route", "add", "default", "via", "2001:db8:100::1")

@@ -28,6 +28,8 @@ func labPolicy(settings zones.Settings) *zones.Policy {
 		{From: z("api"), To: world, CIDRs: []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24"), netip.MustParsePrefix("2001:db8:100::/64")},
 			Ports: []zones.PortRange{tcp(443, 443)}},
 		{From: z("api"), To: host, Ports: []zones.PortRange{tcp(9100, 9100)}},
+		{From: z("api"), To: world, CIDRs: []netip.Prefix{netip.MustParsePrefix("169.254.169.254/32"), netip.MustParsePrefix("fd00:ec2::254/128")},
+			Ports: []zones.PortRange{tcp(80, 80)}},
 		{From: host, To: z("db"), Ports: []zones.PortRange{tcp(5432, 5432)}},
 	}
 	for i, f := range flows {
