@@ -188,3 +188,21 @@ func syntheticInventory(n, z int) Inventory {
 	}
 	return inv
 }
+
+// TestResolversNarrowDNS: with Options.Resolvers, dns: allow reaches only
+// them (world side); the host side is unchanged.
+func TestResolversNarrowDNS(t *testing.T) {
+	res := netip.MustParseAddr("198.51.100.53")
+	rs, _ := Compile(threeTier(zones.DefaultSettings()), shopInventory(), Options{Resolvers: []netip.Addr{res}})
+	w4 := rs.Table(FamilyInet).Set(SetAllowW4)
+	web := ZoneMark(1)
+	if _, ok := contains(w4, web, res, uint32(ProtoUDP), uint32(53)); !ok {
+		t.Errorf("web cannot reach the resolver")
+	}
+	if _, ok := contains(w4, web, netip.MustParseAddr("198.51.100.54"), uint32(ProtoUDP), uint32(53)); ok {
+		t.Errorf("web reaches DNS on a non-resolver")
+	}
+	if _, ok := contains(rs.Table(FamilyInet).Set(SetAllowHost), web, uint32(ProtoUDP), uint32(53)); !ok {
+		t.Errorf("web cannot reach DNS on the host")
+	}
+}

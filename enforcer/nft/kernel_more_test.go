@@ -302,3 +302,33 @@ func TestKernelBridgeNetfilterSysctl(t *testing.T) {
 		t.Errorf("sysctl is %q after CheckBridgeNetfilter", out)
 	}
 }
+
+// TestKernelDefaultBridge: a container on docker0 is classified
+// default-bridge whatever its labels, and settings.default_bridge decides
+// its traffic; routing between two bridges works for what is allowed.
+func TestKernelDefaultBridge(t *testing.T) {
+	t.Parallel()
+	s := newShop(t)
+	s.addBridge("docker0", "172.17.0.1/16", "fd17::1/64")
+	legacy := s.addContainer("legacy", "docker0", "172.17.0.2", "fd17::2", "172.17.0.1", "fd17::1")
+	s.srv["legacy"] = serve(t, legacy.ns, []int{80, 8080}, nil)
+	s.tiers["legacy"] = "web" // labels say web; docker0 wins
+	_, rep := enforcer.Compile(labPolicy(settingsWith(nil)), s.inventory(s.tiers), opts)
+	if !rep.Has(enforcer.FindingDefaultBridge, "id-legacy") {
+		t.Errorf("default-bridge container not reported: %+v", rep.Findings)
+	}
+	s.apply(t, defaultSettingsApply)
+	s.run(t, []check{
+		{legacy.ns, "tcp", s.api.ip4, 8080, false, "default_bridge: deny (legacy labelled web -> api)"},
+		{legacy.ns, "tcp", s.api.ip6, 8080, false, "default_bridge: deny (IPv6)"},
+		{s.api.ns, "tcp", legacy.ip4, 80, false, "default_bridge: deny (api -> legacy)"},
+		{s.web.ns, "tcp", s.api.ip4, 8080, true, "others unaffected"},
+	})
+	s.apply(t, func(st *zones.Settings) { st.DefaultBridge = "allow" })
+	s.run(t, []check{
+		{legacy.ns, "tcp", s.api.ip4, 8080, true, "default_bridge: allow (across bridges)"},
+		{legacy.ns, "tcp", s.db.ip6, 5432, true, "default_bridge: allow (IPv6, across bridges)"},
+		{s.web.ns, "tcp", legacy.ip4, 80, true, "default_bridge: allow (web -> legacy)"},
+		{s.web.ns, "tcp", s.db.ip4, 5432, false, "default_bridge: allow does not open zones"},
+	})
+}

@@ -54,11 +54,12 @@ type lab struct {
 }
 
 type fakeContainer struct {
-	name string
-	ns   string
-	veth string
-	ip4  netip.Addr
-	ip6  netip.Addr
+	name   string
+	bridge string
+	ns     string
+	veth   string
+	ip4    netip.Addr
+	ip6    netip.Addr
 }
 
 func run(t testing.TB, name string, args ...string) string {
@@ -118,7 +119,7 @@ func (l *lab) addBridge(name string, gw4, gw6 string) {
 // addContainer makes a namespace with eth0 on bridge br; its host end is
 // veth<7 hex>, like Docker's.
 func (l *lab) addContainer(name, br, ip4, ip6, gw4, gw6 string) *fakeContainer {
-	c := &fakeContainer{name: name, ns: l.prefix + "-" + name, veth: "veth" + randHex(7),
+	c := &fakeContainer{name: name, bridge: br, ns: l.prefix + "-" + name, veth: "veth" + randHex(7),
 		ip4: netip.MustParseAddr(ip4), ip6: netip.MustParseAddr(ip6)}
 	l.addNS(c.ns)
 	run(l.t, "ip", "-n", l.router, "link", "add", c.veth, "type", "veth", "peer", "name", "eth0", "netns", c.ns)

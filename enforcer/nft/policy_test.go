@@ -42,7 +42,10 @@ func labPolicy(settings zones.Settings) *zones.Policy {
 func (l *lab) inventory(tiers map[string]string) enforcer.Inventory {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	inv := enforcer.Inventory{Networks: []enforcer.Network{{ID: "n1", Name: "back", Driver: "bridge", Bridge: "br0"}}}
+	inv := enforcer.Inventory{Networks: []enforcer.Network{
+		{ID: "n1", Name: "back", Driver: "bridge", Bridge: "br0"},
+		{ID: "n0", Name: "bridge", Driver: "bridge", Bridge: "docker0", Default: true},
+	}}
 	for name, c := range l.ctrs {
 		tier, ok := tiers[name]
 		if !ok {
@@ -52,9 +55,13 @@ func (l *lab) inventory(tiers map[string]string) enforcer.Inventory {
 		if tier != "" {
 			labels["tier"] = tier
 		}
+		netID, netName := "n1", "back"
+		if c.bridge == "docker0" {
+			netID, netName = "n0", "bridge"
+		}
 		inv.Containers = append(inv.Containers, enforcer.Container{ID: "id-" + name, Name: name, Labels: labels,
-			NetworkMode: "back", Running: true,
-			Endpoints: []enforcer.Endpoint{{NetworkID: "n1", NetworkName: "back", Bridge: "br0", HostVeth: c.veth, IPv4: c.ip4, IPv6: c.ip6}}})
+			NetworkMode: netName, Running: true,
+			Endpoints: []enforcer.Endpoint{{NetworkID: netID, NetworkName: netName, Bridge: c.bridge, HostVeth: c.veth, IPv4: c.ip4, IPv6: c.ip6}}})
 	}
 	return inv
 }
