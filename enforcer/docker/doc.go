@@ -4,9 +4,28 @@
 // event stream and the kernel's link notifications. Its speed matters: a new
 // container's endpoint must be classified before the container's first packet,
 // because the enforcer drops everything from a bridge port it does not know.
-// So the Tracker never calls ContainerInspect on the hot path (Docker 20.10
-// holds the container lock for the whole start): names, images and labels come
-// from ContainerList (a lock-free view) and the create event; an endpoint's
-// addresses and MAC come from NetworkInspect at the "network connect" event;
-// the host-side veth comes from netlink by matching the peer's MAC.
+//
+// Where each fact comes from, and why:
+//   - Names, images, labels, network mode, published ports: ContainerList, a
+//     lock-free view. ContainerInspect is never called: Docker 20.10 holds the
+//     container's lock for its whole start, so an inspect would wait for the
+//     process to run.
+//   - An endpoint's addresses and MAC: NetworkInspect at the "network connect"
+//     event, which Docker emits before the container's process starts.
+//   - The endpoint's host-side veth (the bridge port): netlink. At "network
+//     connect" the veth's peer is still in the host namespace with a random
+//     MAC (verified on Docker 20.10); Docker moves it into the container's
+//     namespace and sets the endpoint's MAC in the container's prestart hook.
+//     So when exactly one endpoint on a bridge is unresolved and exactly one
+//     veth on it is unclaimed with its peer still in the host namespace, that
+//     veth is taken at once (provisional); otherwise, and to confirm, the
+//     peer's MAC is read through a handle bound to the sandbox namespace the
+//     veth's link netnsid names (/var/run/docker/netns). Link notifications
+//     and a short retry timer drive the lookups.
+//   - Running: true from "network connect" on, since the process may send its
+//     first packet before Docker's start event arrives.
+//
+// Losing the event stream (dockerd restarts) leads to a re-subscription from
+// the last event seen and a full resync, retried with backoff; Synced stays
+// true meanwhile, so the daemon keeps enforcing the last inventory.
 package docker
