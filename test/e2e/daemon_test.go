@@ -75,6 +75,7 @@ func startDaemon(t *testing.T) {
 		t.Fatalf("start daemon: %v", err)
 	}
 	logf.Close()
+	recordPID(cmd.Process.Pid, cmd.Args...)
 	daemon.cmd = cmd
 	daemon.done = make(chan struct{})
 	go func() { _ = cmd.Wait(); close(daemon.done) }()

@@ -124,6 +124,7 @@ func setup() error {
 // removeEverything deletes, by name, all this suite may have created.
 func removeEverything() {
 	stopDaemon()
+	killRecorded()
 	removeContainers("^" + prefix)
 	out, _ := exec.Command("docker", "network", "ls", "-q", "--filter", "name=^"+prefix).Output()
 	for _, id := range splitFields(string(out)) {

@@ -46,6 +46,7 @@ func createWorld() error {
 			return fmt.Errorf("world server on %s: %w", port, err)
 		}
 		worldServers = append(worldServers, cmd.Process)
+		recordPID(cmd.Process.Pid, cmd.Args[4:]...)
 	}
 	return nil
 }
