@@ -39,6 +39,7 @@ func drawApplyChart(r *Report, path string) (string, error) {
 	lines := []*series{
 		{name: "zonewall, from scratch"}, {name: "linear nft -f, from scratch"},
 		{name: "zonewall, one container start"}, {name: "linear nft -f, one container start"},
+		{name: "zonewall, one container start, apply part only"},
 	}
 	for _, f := range r.Figures {
 		if f.Scenario != "apply" {
@@ -51,6 +52,11 @@ func drawApplyChart(r *Report, path string) (string, error) {
 			zw, lin = lines[0], lines[1]
 		case strings.HasPrefix(f.Name, "one container start"):
 			zw, lin = lines[2], lines[3]
+		case strings.HasPrefix(f.Name, "  apply part only, one start"):
+			if f.Zonewall != nil && f.Zonewall.Median > 0 { // zonewall only: no baseline line
+				lines[4].points = append(lines[4].points, plotter.XY{X: float64(n), Y: f.Zonewall.Median})
+			}
+			continue
 		default:
 			continue
 		}
@@ -78,6 +84,10 @@ func drawApplyChart(r *Report, path string) (string, error) {
 			return "", fmt.Errorf("apply chart: %w", err)
 		}
 		l.Color = plotutil.Color(i / 2 * 2)
+		if i == 4 {
+			l.Color = plotutil.Color(2)
+			l.Dashes = []vg.Length{vg.Points(1), vg.Points(2)}
+		}
 		pts.Color = l.Color
 		if i%2 == 1 {
 			l.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
