@@ -56,6 +56,12 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 
+	// Temp dirs of crashed runs (we hold the lock: no other run is active).
+	if old, _ := filepath.Glob(filepath.Join(os.TempDir(), prefix+"-[0-9]*")); len(old) > 0 {
+		for _, d := range old {
+			_ = os.RemoveAll(d)
+		}
+	}
 	suite.tmp, err = os.MkdirTemp("", prefix+"-")
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
