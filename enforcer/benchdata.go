@@ -53,5 +53,6 @@ func BenchContainer(i, nZones int) Container {
 	return Container{ID: fmt.Sprintf("c%06d", i), Name: fmt.Sprintf("ctr-%d", i),
 		Labels: map[string]string{"tier": fmt.Sprintf("z%d", i%nZones)}, NetworkMode: "back", Running: true,
 		Endpoints: []Endpoint{{NetworkID: "n1", NetworkName: "back", Bridge: "br-bench",
-			HostVeth: fmt.Sprintf("veth%07x", i), IPv4: a4, IPv6: a6}}}
+			HostVeth: fmt.Sprintf("veth%07x", i), MAC: fmt.Sprintf("02:42:%02x:%02x:%02x:%02x", byte(i>>24), byte(i>>16), byte(i>>8), byte(i)),
+			IPv4: a4, IPv6: a6}}}
 }

@@ -63,6 +63,8 @@ func classify(p *zones.Policy, inv Inventory, ids map[string]uint8, r *Report) c
 			}
 			if ep.HostVeth == "" {
 				r.add(c, FindingNoVeth, fmt.Sprintf("host veth of its endpoint on %s is unknown; its traffic is dropped until it is", ep.NetworkName))
+			} else if _, ok := parseMAC(ep.MAC); !ok {
+				r.add(c, FindingNoVeth, fmt.Sprintf("MAC of its endpoint on %s is unknown; its traffic is dropped until it is", ep.NetworkName))
 			}
 			cls.endpoints = append(cls.endpoints, endpointClass{container: c, ep: ep, id: epID})
 		}

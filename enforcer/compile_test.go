@@ -184,7 +184,8 @@ func syntheticInventory(n, z int) Inventory {
 		a6 := netip.AddrFrom16([16]byte{0xfd, 0x88, 14: byte(i >> 8), 15: byte(i)})
 		inv.Containers = append(inv.Containers, Container{ID: fmt.Sprintf("c%d", i), Name: fmt.Sprintf("ctr-%d", i),
 			Labels: map[string]string{"tier": tier}, NetworkMode: "back", Running: true,
-			Endpoints: []Endpoint{{NetworkID: "n1", NetworkName: "back", Bridge: "br-1", HostVeth: fmt.Sprintf("veth%07x", i), IPv4: a4, IPv6: a6}}})
+			Endpoints: []Endpoint{{NetworkID: "n1", NetworkName: "back", Bridge: "br-1", HostVeth: fmt.Sprintf("veth%07x", i),
+				MAC: fmt.Sprintf("02:42:%02x:%02x:%02x:%02x", byte(i>>24), byte(i>>16), byte(i>>8), byte(i)), IPv4: a4, IPv6: a6}}})
 	}
 	return inv
 }

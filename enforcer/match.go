@@ -147,24 +147,25 @@ var (
 type KeyPart int
 
 const (
-	KeyIifname  KeyPart = iota + 1
-	KeyMarkZone         // meta mark & ZoneMask
-	KeyIPSaddr          // ip saddr
-	KeyIPDaddr          // ip daddr
-	KeyIP6Saddr         // ip6 saddr
-	KeyIP6Daddr         // ip6 daddr
-	KeyARPSaddr         // arp saddr ip
-	KeyL4Proto          // meta l4proto
-	KeyTHDport          // th dport
-	KeyCtMark           // ct mark (holds the destination's zone, see SetMark)
-	KeyNDTarget         // target address of an ICMPv6 NS/NA
+	KeyIifname    KeyPart = iota + 1
+	KeyMarkZone           // meta mark & ZoneMask
+	KeyIPSaddr            // ip saddr
+	KeyIPDaddr            // ip daddr
+	KeyIP6Saddr           // ip6 saddr
+	KeyIP6Daddr           // ip6 daddr
+	KeyARPSaddr           // arp saddr ip
+	KeyL4Proto            // meta l4proto
+	KeyTHDport            // th dport
+	KeyCtMark             // ct mark (holds the destination's zone, see SetMark)
+	KeyNDTarget           // target address of an ICMPv6 NS/NA
+	KeyEtherSaddr         // ether saddr
 )
 
 var keyPartText = map[KeyPart]string{
 	KeyIifname: "iifname", KeyMarkZone: fmt.Sprintf("meta mark & 0x%08x", ZoneMask),
 	KeyIPSaddr: "ip saddr", KeyIPDaddr: "ip daddr", KeyIP6Saddr: "ip6 saddr", KeyIP6Daddr: "ip6 daddr",
 	KeyARPSaddr: "arp saddr ip", KeyL4Proto: "meta l4proto", KeyTHDport: "th dport",
-	KeyCtMark: "ct mark", KeyNDTarget: "icmpv6 nd-target",
+	KeyCtMark: "ct mark", KeyNDTarget: "icmpv6 nd-target", KeyEtherSaddr: "ether saddr",
 }
 
 func (k KeyPart) String() string { return keyPartText[k] }

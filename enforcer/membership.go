@@ -2,6 +2,7 @@ package enforcer
 
 import (
 	"cmp"
+	"net"
 	"net/netip"
 	"slices"
 )
@@ -17,11 +18,16 @@ func fillMembership(rs *Ruleset, cls classification) {
 		addr netip.Addr
 	}
 	ports := make(map[string]uint8, len(cls.endpoints))
+	macs := make(map[string][6]byte, len(cls.endpoints))
 	addrs := make(map[netip.Addr]uint8, 2*len(cls.endpoints))
 	var owned []portAddr
 	for _, e := range cls.endpoints {
-		if e.ep.HostVeth != "" {
+		if mac, ok := parseMAC(e.ep.MAC); ok && e.ep.HostVeth != "" {
 			claim(ports, e.ep.HostVeth, e.id)
+			if old, seen := macs[e.ep.HostVeth]; seen && old != mac {
+				ports[e.ep.HostVeth] = ZoneIDConflict
+			}
+			macs[e.ep.HostVeth] = mac
 		}
 		for _, a := range []netip.Addr{e.ep.IPv4, e.ep.IPv6} {
 			if !a.IsValid() {
@@ -40,11 +46,11 @@ func fillMembership(rs *Ruleset, cls classification) {
 		portNames = append(portNames, p)
 	}
 	slices.Sort(portNames)
-	fields := make([]Field, len(portNames))
+	fields := make([]Field, 2*len(portNames))
 	els := make([]Element, len(portNames))
 	for i, p := range portNames {
-		fields[i] = IfnameField(p)
-		els[i] = Element{Key: fields[i : i+1 : i+1], Data: ZoneMark(ports[p]), Origin: membershipOrigin}
+		fields[2*i], fields[2*i+1] = IfnameField(p), EtherField(macs[p])
+		els[i] = Element{Key: fields[2*i : 2*i+2 : 2*i+2], Data: ZoneMark(ports[p]), Origin: membershipOrigin}
 	}
 	br.Set(SetPortZone).Elements = els
 
@@ -86,4 +92,15 @@ func claim[K comparable](m map[K]uint8, key K, id uint8) {
 		id = ZoneIDConflict
 	}
 	m[key] = id
+}
+
+// parseMAC reads an endpoint's MAC ("02:42:ac:11:00:02").
+func parseMAC(s string) ([6]byte, bool) {
+	var mac [6]byte
+	hw, err := net.ParseMAC(s)
+	if err != nil || len(hw) != 6 {
+		return mac, false
+	}
+	copy(mac[:], hw)
+	return mac, true
 }

@@ -1,6 +1,7 @@
 package enforcer
 
 import (
+	"fmt"
 	"net/netip"
 
 	"github.com/zonewall/zonewall/zones"
@@ -51,7 +52,7 @@ func shopInventory() Inventory {
 			labels["tier"] = tier
 		}
 		return Container{ID: id, Name: name, Image: "zwtest/busybox:1", Labels: labels, NetworkMode: "shop_back", Running: true,
-			Endpoints: []Endpoint{{NetworkID: "n1", NetworkName: "shop_back", Bridge: net.Bridge, HostVeth: veth,
+			Endpoints: []Endpoint{{NetworkID: "n1", NetworkName: "shop_back", Bridge: net.Bridge, HostVeth: veth, MAC: fmt.Sprintf("02:42:0a:58:00:%02x", n),
 				IPv4: netip.AddrFrom4([4]byte{10, 88, 0, byte(n)}), IPv6: netip.MustParseAddr("fd88::" + string(rune('0'+n)))}}}
 	}
 	return Inventory{
@@ -76,10 +77,10 @@ func mixedInventory() Inventory {
 		Network{ID: "n3", Name: "host", Driver: "host"})
 	inv.Containers = append(inv.Containers,
 		Container{ID: "c-legacy", Name: "legacy-1", Labels: map[string]string{"tier": "web"}, NetworkMode: "default", Running: true,
-			Endpoints: []Endpoint{{NetworkID: "n0", NetworkName: "bridge", Bridge: "docker0", HostVeth: "veth0000b01",
+			Endpoints: []Endpoint{{NetworkID: "n0", NetworkName: "bridge", Bridge: "docker0", HostVeth: "veth0000b01", MAC: "02:42:ac:11:00:02",
 				IPv4: netip.MustParseAddr("172.17.0.2")}}},
 		Container{ID: "c-both", Name: "both-1", Labels: map[string]string{"tier": "api", "also": "db"}, NetworkMode: "shop_back", Running: true,
-			Endpoints: []Endpoint{{NetworkID: "n1", NetworkName: "shop_back", Bridge: "br-0123456789ab", HostVeth: "veth0000a09",
+			Endpoints: []Endpoint{{NetworkID: "n1", NetworkName: "shop_back", Bridge: "br-0123456789ab", HostVeth: "veth0000a09", MAC: "02:42:0a:58:00:09",
 				IPv4: netip.MustParseAddr("10.88.0.9")}}},
 		Container{ID: "c-hostnet", Name: "node-exporter", Labels: map[string]string{"tier": "api"}, NetworkMode: "host", Running: true},
 		Container{ID: "c-mac", Name: "mac-1", Labels: map[string]string{"tier": "db"}, NetworkMode: "lan", Running: true,

@@ -17,11 +17,12 @@ type Rule struct {
 	Comment string
 }
 
-// SetMark is "meta mark set iifname map @port_zone" or "ct mark set ip
-// daddr map @zone_of4": Key is looked up in Map and the value is stored.
+// SetMark is "meta mark set iifname . ether saddr map @port_zone" or "ct
+// mark set ip daddr map @zone_of4": Key is looked up in Map and the value
+// is stored.
 type SetMark struct {
 	Ct  bool // conntrack mark (else packet mark)
-	Key KeyPart
+	Key []KeyPart
 	Map string
 }
 
@@ -30,7 +31,11 @@ func (s *SetMark) String() string {
 	if s.Ct {
 		target = "ct mark"
 	}
-	return fmt.Sprintf("%s set %s map @%s", target, s.Key, s.Map)
+	parts := make([]string, len(s.Key))
+	for i, k := range s.Key {
+		parts[i] = k.String()
+	}
+	return fmt.Sprintf("%s set %s map @%s", target, strings.Join(parts, " . "), s.Map)
 }
 
 // Log is an NFLOG statement with a rate limit (per rule).

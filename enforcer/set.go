@@ -2,6 +2,7 @@ package enforcer
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"strings"
 )
@@ -17,11 +18,12 @@ const (
 	FieldIPv6             // ipv6_addr
 	FieldProto            // inet_proto (l4 protocol number)
 	FieldPort             // inet_service (network order)
+	FieldEther            // ether_addr (6 bytes)
 )
 
 var fieldTypeNames = map[FieldType]string{
 	FieldIfname: "ifname", FieldMark: "mark", FieldIPv4: "ipv4_addr",
-	FieldIPv6: "ipv6_addr", FieldProto: "inet_proto", FieldPort: "inet_service",
+	FieldIPv6: "ipv6_addr", FieldProto: "inet_proto", FieldPort: "inet_service", FieldEther: "ether_addr",
 }
 
 func (f FieldType) String() string { return fieldTypeNames[f] }
@@ -44,13 +46,18 @@ type Element struct {
 }
 
 // Field is one component of an element key. Which members are used depends
-// on the set's FieldType: Name for ifname, Addr/AddrHi for addresses,
-// Lo/Hi for mark, proto and port. Ranges are inclusive at both ends.
+// on the set's FieldType: Name for ifname, MAC for ether_addr, Addr/AddrHi
+// for addresses, Lo/Hi for mark, proto and port. Ranges are inclusive at
+// both ends.
 type Field struct {
 	Name         string
+	MAC          [6]byte
 	Addr, AddrHi netip.Addr
 	Lo, Hi       uint32
 }
+
+// EtherField is an exact MAC address.
+func EtherField(mac [6]byte) Field { return Field{MAC: mac} }
 
 // IfnameField is an exact interface name.
 func IfnameField(name string) Field { return Field{Name: name} }
@@ -78,6 +85,8 @@ func (f Field) render(t FieldType) string {
 	switch t {
 	case FieldIfname:
 		return fmt.Sprintf("%q", f.Name)
+	case FieldEther:
+		return net.HardwareAddr(f.MAC[:]).String()
 	case FieldIPv4, FieldIPv6:
 		if f.Addr == f.AddrHi {
 			return f.Addr.String()

@@ -49,11 +49,15 @@ func staticRuleset(opts Options, audit bool) *Ruleset {
 		NflogGroup:  opts.NflogGroup,
 		// Everything the static part depends on; bump the version when
 		// static.go changes shape.
-		StaticKey: fmt.Sprintf("static-v4 table=%s group=%d audit=%v", opts.Table, opts.NflogGroup, audit),
+		StaticKey: fmt.Sprintf("static-v5 table=%s group=%d audit=%v", opts.Table, opts.NflogGroup, audit),
 	}
 }
 
 func bridgeTable(opts Options, audit bool) *Table {
+	// A port is known together with its endpoint's MAC, so a container that
+	// forges its source MAC (to take over another's in the bridge's
+	// forwarding table) is an unknown port.
+	portKey := []KeyPart{KeyIifname, KeyEtherSaddr}
 	v4 := []uint16{EtherIPv4}
 	v6 := []uint16{EtherIPv6}
 	arp := []uint16{EtherARP}
@@ -62,17 +66,18 @@ func bridgeTable(opts Options, audit bool) *Table {
 		Family: FamilyBridge,
 		Name:   opts.Table,
 		Sets: []*Set{
-			{Name: SetPortZone, Key: []FieldType{FieldIfname}, Data: FieldMark, Comment: "container port -> zone"},
+			{Name: SetPortZone, Key: []FieldType{FieldIfname, FieldEther}, Data: FieldMark, Comment: "container port and its MAC -> zone"},
 			{Name: SetPortAddr4, Key: []FieldType{FieldIfname, FieldIPv4}, Comment: "addresses Docker gave each port"},
 			{Name: SetPortAddr6, Key: []FieldType{FieldIfname, FieldIPv6}, Comment: "addresses Docker gave each port"},
 		},
 		Chains: []*Chain{
 			{Name: "prerouting", Hook: "prerouting", Priority: PriorityBridgePrerouting, Rules: []*Rule{
-				{Matches: []Match{MatchIifnamePrefix{Prefix: vethPrefix, Negate: true}, MatchLookup{Key: []KeyPart{KeyIifname}, Set: SetPortZone, Negate: true}},
+				{Matches: []Match{MatchIifnamePrefix{Prefix: vethPrefix, Negate: true}, MatchLookup{Key: portKey, Set: SetPortZone, Negate: true}},
 					Verdict: Verdict{Kind: VerdictAccept},
 					Comment: "not a container port"},
-				{Matches: []Match{MatchLookup{Key: []KeyPart{KeyIifname}, Set: SetPortZone, Negate: true}}, Verdict: gotoDeny(OriginUnknownPort)},
-				{SetMark: &SetMark{Key: KeyIifname, Map: SetPortZone}},
+				{Matches: []Match{MatchLookup{Key: portKey, Set: SetPortZone, Negate: true}}, Verdict: gotoDeny(OriginUnknownPort),
+					Comment: "unknown port, or a source MAC that is not the endpoint's"},
+				{SetMark: &SetMark{Key: portKey, Map: SetPortZone}},
 				{Matches: []Match{MatchEtherType{Types: []uint16{EtherIPv4, EtherIPv6, EtherARP}, Negate: true}}, Verdict: gotoDeny(OriginBadEther)},
 				{Matches: []Match{MatchEtherType{Types: arp}, MatchLookup{Key: []KeyPart{KeyIifname, KeyARPSaddr}, Set: SetPortAddr4, Negate: true},
 					MatchARPSaddr{Addr: unspecified4, Negate: true}}, Verdict: gotoDeny(OriginSpoof)},
@@ -118,8 +123,8 @@ func inetTable(opts Options, audit bool) *Table {
 	// key; the following rule re-checks membership, so a failed lookup never
 	// leaves a stale ct mark in play.
 	isCtr4, isCtr6 := lookup(SetZoneOf4, KeyIPDaddr), lookup(SetZoneOf6, KeyIP6Daddr)
-	dstZone4 := &Rule{Matches: []Match{ip4}, SetMark: &SetMark{Ct: true, Key: KeyIPDaddr, Map: SetZoneOf4}}
-	dstZone6 := &Rule{Matches: []Match{ip6}, SetMark: &SetMark{Ct: true, Key: KeyIP6Daddr, Map: SetZoneOf6}}
+	dstZone4 := &Rule{Matches: []Match{ip4}, SetMark: &SetMark{Ct: true, Key: []KeyPart{KeyIPDaddr}, Map: SetZoneOf4}}
+	dstZone6 := &Rule{Matches: []Match{ip6}, SetMark: &SetMark{Ct: true, Key: []KeyPart{KeyIP6Daddr}, Map: SetZoneOf6}}
 	metaOut, metaIn := metadataRules(ip4, ip6, isCtr4, isCtr6)
 	return &Table{
 		Family: FamilyInet,

@@ -1,6 +1,7 @@
 package nft
 
 import (
+	"bytes"
 	"cmp"
 
 	"github.com/zonewall/zonewall/enforcer"
@@ -100,6 +101,8 @@ func compareElements(s *enforcer.Set, a, b *enforcer.Element) int {
 		switch t {
 		case enforcer.FieldIfname:
 			d = cmp.Compare(x.Name, y.Name)
+		case enforcer.FieldEther:
+			d = bytes.Compare(x.MAC[:], y.MAC[:])
 		case enforcer.FieldIPv4, enforcer.FieldIPv6:
 			d = cmp.Or(x.Addr.Compare(y.Addr), x.AddrHi.Compare(y.AddrHi))
 		default:

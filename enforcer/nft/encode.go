@@ -21,6 +21,7 @@ var fieldTypes = map[enforcer.FieldType]nftables.SetDatatype{
 	enforcer.FieldIPv6:   nftables.TypeIP6Addr,
 	enforcer.FieldProto:  nftables.TypeInetProto,
 	enforcer.FieldPort:   nftables.TypeInetService,
+	enforcer.FieldEther:  nftables.TypeEtherAddr,
 }
 
 // keyType is the set's key datatype (a concatenation when several fields).
@@ -47,6 +48,8 @@ func fieldBytes(t enforcer.FieldType, f enforcer.Field, hi bool) []byte {
 		b := make([]byte, 16)
 		copy(b, f.Name)
 		return b
+	case enforcer.FieldEther:
+		return append([]byte(nil), f.MAC[:]...)
 	case enforcer.FieldMark:
 		if hi && f.Lo != f.Hi {
 			// A range of zone ids: fill the byte below the zone byte (in the

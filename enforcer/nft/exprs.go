@@ -34,8 +34,9 @@ func ruleExprs(r *enforcer.Rule, sets map[string]*nftables.Set) ([]expr.Any, err
 		if !ok {
 			return nil, fmt.Errorf("map %q not defined", r.SetMark.Map)
 		}
-		out = append(out, loadPart(r.SetMark.Key, reg1)...)
-		out = append(out, &expr.Lookup{SourceRegister: reg1, DestRegister: reg1, IsDestRegSet: true, SetName: s.Name, SetID: s.ID})
+		load, src := loadKey(r.SetMark.Key)
+		out = append(out, load...)
+		out = append(out, &expr.Lookup{SourceRegister: src, DestRegister: reg1, IsDestRegSet: true, SetName: s.Name, SetID: s.ID})
 		if r.SetMark.Ct {
 			out = append(out, &expr.Ct{Key: expr.CtKeyMARK, SourceRegister: true, Register: reg1})
 		} else {
@@ -202,6 +203,8 @@ func partLen(k enforcer.KeyPart) uint32 {
 		return 16
 	case enforcer.KeyL4Proto:
 		return 1
+	case enforcer.KeyEtherSaddr:
+		return 6
 	case enforcer.KeyTHDport:
 		return 2
 	}
@@ -232,6 +235,8 @@ func loadPart(k enforcer.KeyPart, reg uint32) []expr.Any {
 		return []expr.Any{&expr.Ct{Key: expr.CtKeyMARK, Register: reg}}
 	case enforcer.KeyNDTarget:
 		return []expr.Any{&expr.Payload{DestRegister: reg, Base: expr.PayloadBaseTransportHeader, Offset: 8, Len: 16}}
+	case enforcer.KeyEtherSaddr:
+		return []expr.Any{&expr.Payload{DestRegister: reg, Base: expr.PayloadBaseLLHeader, Offset: 6, Len: 6}}
 	}
 	panic(fmt.Sprintf("unknown key part %d", k))
 }

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/zonewall/zonewall/enforcer"
 )
@@ -63,13 +64,15 @@ func (s *shop) run(t *testing.T, checks []check) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			// An expected pass gets three tries (a loaded CI machine can
-			// miss one 400 ms window); an expected drop must drop every time.
+			// An expected pass gets three tries with longer waits (a loaded
+			// CI machine can miss one 400 ms window, and a first packet may
+			// wait for neighbour discovery); an expected drop gets one.
 			for try := 0; try < 3 && !got[i]; try++ {
 				if c.proto == "icmp" {
 					got[i] = ping(t, c.from, c.to)
 				} else {
-					got[i] = probe(t, c.from, c.proto, netip.AddrPortFrom(c.to, c.port), netip.Addr{})
+					wait := probeTimeout * time.Duration(1+2*try)
+					got[i] = probeWait(t, c.from, c.proto, netip.AddrPortFrom(c.to, c.port), netip.Addr{}, wait)
 				}
 				if !c.want {
 					break

@@ -56,6 +56,7 @@ type lab struct {
 type fakeContainer struct {
 	name   string
 	bridge string
+	mac    string
 	ns     string
 	veth   string
 	ip4    netip.Addr
@@ -128,6 +129,7 @@ func (l *lab) addContainer(name, br, ip4, ip6, gw4, gw6 string) *fakeContainer {
 	run(l.t, "ip", "-n", c.ns, "addr", "add", ip4+"/24", "dev", "eth0")
 	run(l.t, "ip", "-n", c.ns, "addr", "add", ip6+"/64", "dev", "eth0", "nodad")
 	run(l.t, "ip", "-n", c.ns, "link", "set", "eth0", "up")
+	c.mac = macOf(l.t, c.ns).String()
 	run(l.t, "ip", "-n", c.ns, "route", "add", "default", "via", gw4)
 	run(l.t, "ip", "-n", c.ns, "-6", "route", "add", "default", "via", gw6)
 	l.mu.Lock()
@@ -273,6 +275,11 @@ const probeTimeout = 400 * time.Millisecond
 // (udp) from namespace ns to dst, optionally from a forged local address.
 // It reports whether an answer came back.
 func probe(t testing.TB, ns, proto string, dst netip.AddrPort, local netip.Addr) bool {
+	return probeWait(t, ns, proto, dst, local, probeTimeout)
+}
+
+// probeWait is probe with a given timeout.
+func probeWait(t testing.TB, ns, proto string, dst netip.AddrPort, local netip.Addr, probeTimeout time.Duration) bool {
 	ok := false
 	inNS(t, ns, func() {
 		d := net.Dialer{Timeout: probeTimeout}

@@ -61,7 +61,7 @@ func (l *lab) inventory(tiers map[string]string) enforcer.Inventory {
 		}
 		inv.Containers = append(inv.Containers, enforcer.Container{ID: "id-" + name, Name: name, Labels: labels,
 			NetworkMode: netName, Running: true,
-			Endpoints: []enforcer.Endpoint{{NetworkID: netID, NetworkName: netName, Bridge: c.bridge, HostVeth: c.veth, IPv4: c.ip4, IPv6: c.ip6}}})
+			Endpoints: []enforcer.Endpoint{{NetworkID: netID, NetworkName: netName, Bridge: c.bridge, HostVeth: c.veth, MAC: c.mac, IPv4: c.ip4, IPv6: c.ip6}}})
 	}
 	return inv
 }

@@ -24,7 +24,7 @@ func TestKernelLabSanity(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Live: %v", err)
 	}
-	for _, want := range []string{"table bridge zonewall", "table inet zonewall", "meta mark set iifname map @port_zone",
+	for _, want := range []string{"table bridge zonewall", "table inet zonewall", "meta mark set iifname . ether saddr map @port_zone",
 		"ct mark set ip daddr map @zone_of4", s.web.veth} {
 		if !strings.Contains(live, want) {
 			t.Errorf("Live output lacks %q:\n%s", want, live)
