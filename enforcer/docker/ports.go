@@ -193,7 +193,7 @@ func (p *netlinkPorts) sandboxHandle(nsid int) (*netlink.Handle, error) {
 		return nil, fmt.Errorf("read %s: %w", p.dir, err)
 	}
 	for _, e := range entries {
-		h, id, err := openSandbox(filepath.Join(p.dir, e.Name()))
+		h, id, err := p.openSandbox(filepath.Join(p.dir, e.Name()))
 		if err != nil || h == nil {
 			continue // sandbox being removed, or no veth crossed into it yet
 		}
@@ -207,13 +207,13 @@ func (p *netlinkPorts) sandboxHandle(nsid int) (*netlink.Handle, error) {
 
 // openSandbox opens a netlink handle in the namespace at path and returns it
 // with the namespace's id as the host namespace sees it.
-func openSandbox(path string) (*netlink.Handle, int, error) {
+func (p *netlinkPorts) openSandbox(path string) (*netlink.Handle, int, error) {
 	ns, err := netns.GetFromPath(path)
 	if err != nil {
 		return nil, -1, fmt.Errorf("open %s: %w", path, err)
 	}
 	defer ns.Close()
-	id, err := netlink.GetNetNsIdByFd(int(ns))
+	id, err := p.host.GetNetNsIdByFd(int(ns))
 	if err != nil || id < 0 {
 		return nil, -1, err
 	}
