@@ -40,20 +40,25 @@ type portMatch struct {
 // the namespace id is mapped to one of Docker's sandbox files, and the peer's
 // MAC is read through a handle bound to that namespace.
 type netlinkPorts struct {
-	dir  string
-	host *netlink.Handle
+	dir    string
+	hostNS netns.NsHandle // where the bridges are; None: our own namespace
+	host   *netlink.Handle
 
 	mu      sync.Mutex
 	sandbox map[int]*netlink.Handle // netnsid -> handle in that namespace
 	peerMAC map[int]string          // host veth ifindex -> confirmed peer MAC
 }
 
-func newNetlinkPorts(dir string) (*netlinkPorts, error) {
-	h, err := netlink.NewHandle()
+func newNetlinkPorts(dir string) (*netlinkPorts, error) { return newNetlinkPortsAt(netns.None(), dir) }
+
+// newNetlinkPortsAt looks for bridges in the namespace host (tests use a
+// throwaway one) and for sandboxes in dir.
+func newNetlinkPortsAt(host netns.NsHandle, dir string) (*netlinkPorts, error) {
+	h, err := netlink.NewHandleAt(host)
 	if err != nil {
 		return nil, fmt.Errorf("netlink handle: %w", err)
 	}
-	return &netlinkPorts{dir: dir, host: h, sandbox: map[int]*netlink.Handle{}, peerMAC: map[int]string{}}, nil
+	return &netlinkPorts{dir: dir, hostNS: host, host: h, sandbox: map[int]*netlink.Handle{}, peerMAC: map[int]string{}}, nil
 }
 
 func (p *netlinkPorts) Close() {
@@ -229,6 +234,7 @@ func (p *netlinkPorts) Watch(ctx context.Context, changed func(bridge string)) e
 	updates := make(chan netlink.LinkUpdate, 256)
 	errc := make(chan error, 1)
 	err := netlink.LinkSubscribeWithOptions(updates, ctx.Done(), netlink.LinkSubscribeOptions{
+		Namespace: &p.hostNS,
 		ErrorCallback: func(err error) {
 			select {
 			case errc <- err:
