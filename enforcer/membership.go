@@ -59,6 +59,9 @@ func fillMembership(rs *Ruleset, cls classification) {
 	})
 	owned = slices.Compact(owned)
 	pairFields := make([]Field, 2*len(owned))
+	for _, set := range []*Set{br.Set(SetPortAddr4), br.Set(SetPortAddr6), in.Set(SetZoneOf4), in.Set(SetZoneOf6)} {
+		set.Elements = make([]Element, 0, len(owned))
+	}
 	for i, o := range owned {
 		pairFields[2*i], pairFields[2*i+1] = IfnameField(o.port), AddrField(o.addr)
 		el := Element{Key: pairFields[2*i : 2*i+2 : 2*i+2], Origin: membershipOrigin}
