@@ -128,7 +128,7 @@ func (t *Tracker) onNetwork(ctx context.Context, m events.Message) bool {
 		start := time.Now()
 		changed := t.refreshNetwork(ctx, nid, m.Actor.Attributes["container"])
 		t.log.Debug("network event handled", "event", m.Action, "network", m.Actor.Attributes["name"],
-			"container", m.Actor.Attributes["container"], "event_age", start.Sub(time.Unix(0, m.TimeNano)), "took", time.Since(start))
+			"container", m.Actor.Attributes["container"], "event_age", start.Sub(time.Unix(0, m.TimeNano)).String(), "took", time.Since(start).String())
 		return changed
 	}
 	return false

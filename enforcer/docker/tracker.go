@@ -144,7 +144,7 @@ func (t *Tracker) Run(ctx context.Context, changed func()) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		t.log.Warn("docker unreachable or event stream lost; retrying", "err", err, "retry_in", wait)
+		t.log.Warn("docker unreachable or event stream lost; retrying", "err", err, "retry_in", wait.String())
 		select {
 		case <-ctx.Done():
 			return nil
