@@ -116,7 +116,8 @@ type Daemon struct {
 
 	// Owned by the loop goroutine.
 	needFull       bool
-	ready          bool
+	enforcing      bool // a ruleset of ours is in the kernel (boot, baseline or sync)
+	readySent      bool // READY=1 went to the service manager
 	stopAttempted  map[string]bool
 	retryDelay     time.Duration
 	warnedNoPolicy bool
@@ -288,7 +289,7 @@ func (d *Daemon) nextRetry() time.Duration {
 
 // verify checks for drift; true means a rebuild is needed.
 func (d *Daemon) verify() bool {
-	if !d.ready {
+	if !d.enforcing {
 		return false // nothing of ours is expected in the kernel yet
 	}
 	drift, err := d.cfg.Kernel.Verify()
@@ -325,13 +326,15 @@ func (d *Daemon) sync(ctx context.Context) syncResult {
 	pol := d.policy
 	d.mu.Unlock()
 	if pol == nil {
-		if !d.warnedNoPolicy {
-			d.log.Warn("no valid policy: nothing is applied until the zone files are fixed", "zones_dir", d.cfg.ZonesDir)
-			d.warnedNoPolicy = true
-		}
+		d.readyWithoutPolicy()
 		return syncDone
 	}
 	if !d.cfg.Inventory.Synced() {
+		if !d.enforcing {
+			if err := d.applyBaseline(pol); err != nil {
+				return syncFailed
+			}
+		}
 		return syncWaiting
 	}
 	inv := d.cfg.Inventory.Snapshot()
@@ -354,13 +357,7 @@ func (d *Daemon) sync(ctx context.Context) syncResult {
 	d.mu.Unlock()
 	d.cfg.Metrics.ZoneMembers(v.zoneCounts())
 	d.cfg.Metrics.Reported(len(findings))
-	if m, ok := d.cfg.Metrics.(interface{ SetReported(map[string]int) }); ok {
-		byKind := map[string]int{}
-		for _, f := range findings {
-			byKind[f.Kind]++
-		}
-		m.SetReported(byKind)
-	}
+	d.cfg.Metrics.SetReported(findingsByKind(findings))
 	d.stopHostNetwork(ctx, pol.p, inv)
 	if err != nil {
 		return syncFailed
@@ -404,10 +401,10 @@ func (d *Daemon) apply(rs Ruleset, reason string) error {
 	if st.Full && d.log.Enabled(context.Background(), slog.LevelDebug) {
 		d.log.Debug("ruleset", "nft", rs.String()) // rendering costs; only when someone reads it
 	}
-	if !d.ready {
-		d.ready = true
-		d.cfg.Notify.Ready()
+	if !d.enforcing {
+		d.enforcing = true
 		d.log.Info("enforcing", "reason", reason, "full", st.Full, "duration", dur)
 	}
+	d.notifyReady()
 	return nil
 }

@@ -117,28 +117,66 @@ func (h *harness) waitFor(what string, cond func() bool) {
 
 func (h *harness) applyCount() int { return len(h.kernel.history()) }
 
-func TestNothingAppliedBeforeSync(t *testing.T) {
+// Without saved state and with Docker down, the policy is applied with an
+// empty inventory (every container port unknown, hence dropped) and READY
+// is sent at once: the unit is ordered before docker.service.
+func TestBaselineAndReadyBeforeDocker(t *testing.T) {
 	h := newHarness(t, zonesYAML)
 	h.inv.add(testContainer("aaaa1", "web-1", "shop", "172.30.0.2"))
 	h.start(nil)
+	h.waitFor("READY", func() bool { return h.notify.ready.Load() == 1 })
 	for range 20 {
 		h.d.Changed()
 	}
 	time.Sleep(200 * time.Millisecond)
-	if n := h.applyCount(); n != 0 {
-		t.Fatalf("%d applies before Docker's first full inventory, want 0", n)
+	hist := h.kernel.history()
+	if len(hist) != 1 {
+		t.Fatalf("%d applies before Docker's first full inventory, want only the baseline", len(hist))
 	}
-	if h.notify.ready.Load() != 0 {
-		t.Fatal("READY sent before anything was applied")
+	if b := hist[0]; !b.full || b.text != "# 2 zones 2 flows\n" {
+		t.Fatalf("baseline = %+v, want a full apply of the policy with no containers", b)
+	}
+	if st := h.d.Status(); st.Synced || st.BootFromState || st.LastApply == nil || !strings.Contains(st.LastApply.Reason, "baseline") {
+		t.Fatalf("status after baseline: synced %v, boot %v, last apply %+v", st.Synced, st.BootFromState, st.LastApply)
+	}
+	if _, ok, _ := h.store.LoadApplied(); ok {
+		t.Fatal("the baseline was saved as the last applied ruleset")
 	}
 	h.inv.synced.Store(true)
 	h.d.Changed()
-	h.waitFor("first apply", func() bool { return h.applyCount() == 1 })
-	a := h.kernel.history()[0]
-	if !a.full || !strings.Contains(a.text, "web web-1 172.30.0.2") {
-		t.Fatalf("first apply = %+v, want a full rebuild with web-1 in zone web", a)
+	h.waitFor("apply from Docker's inventory", func() bool { return h.applyCount() == 2 })
+	if a := h.kernel.history()[1]; !strings.Contains(a.text, "web web-1 172.30.0.2") {
+		t.Fatalf("sync apply = %+v, want web-1 in zone web", a)
 	}
+	if n := h.notify.ready.Load(); n != 1 {
+		t.Fatalf("READY sent %d times, want once", n)
+	}
+}
+
+// A baseline the kernel rejects is retried; READY waits for it.
+func TestBaselineRetriedAfterFailure(t *testing.T) {
+	h := newHarness(t, zonesYAML)
+	h.kernel.set(func(k *fakeKernel) { k.failNext = 2 })
+	h.start(func(c *Config) { c.RetryMin = 5 * time.Millisecond })
 	h.waitFor("READY", func() bool { return h.notify.ready.Load() == 1 })
+	hist := h.kernel.history()
+	if len(hist) != 3 || hist[0].err == nil || hist[1].err == nil || hist[2].err != nil {
+		t.Fatalf("applies = %+v, want two failures then the baseline", hist)
+	}
+}
+
+// No zone files and no saved policy: nothing to enforce, READY anyway (a
+// held-back READY would only stall Docker's start), and nothing applied.
+func TestReadyWithoutAnyPolicy(t *testing.T) {
+	h := newHarness(t, "")
+	h.start(nil)
+	h.waitFor("READY", func() bool { return h.notify.ready.Load() == 1 })
+	h.inv.synced.Store(true)
+	h.d.Changed()
+	time.Sleep(100 * time.Millisecond)
+	if n := h.applyCount(); n != 0 {
+		t.Fatalf("%d applies without a policy, want 0", n)
+	}
 }
 
 func TestBurstIsCoalesced(t *testing.T) {
@@ -296,6 +334,9 @@ func TestBootFromState(t *testing.T) {
 		t.Fatalf("boot apply = %+v, want the saved ruleset as a full rebuild", a)
 	}
 	h2.waitFor("READY", func() bool { return h2.notify.ready.Load() == 1 })
+	if h2.inv.Synced() {
+		t.Fatal("test broken: Docker must be down here")
+	}
 	h2.waitFor("boot recorded", func() bool { return h2.d.Status().BootFromState })
 	st := h2.d.Status()
 	if !st.BootFromState || st.Synced || st.Policy.Source != "state" || st.Policy.LastError == nil {

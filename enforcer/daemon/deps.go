@@ -81,6 +81,12 @@ type Metrics interface {
 	ReloadFailed()
 	ZoneMembers(counts map[string]int)
 	Reported(findings int)
+	// SetReported replaces the counts of reported containers by finding kind.
+	SetReported(byKind map[string]int)
+	// LoggedDrop counts one drop the kernel logged through NFLOG, attributed
+	// to zones ("world", "host", "unzoned", ... for non-members) and to the
+	// default decision that dropped it.
+	LoggedDrop(fromZone, toZone, reason string)
 }
 
 // DropPacket is a dropped packet as the NFLOG reader reports it.
@@ -107,3 +113,5 @@ func (nopMetrics) DriftRepaired()                     {}
 func (nopMetrics) ReloadFailed()                      {}
 func (nopMetrics) ZoneMembers(map[string]int)         {}
 func (nopMetrics) Reported(int)                       {}
+func (nopMetrics) SetReported(map[string]int)         {}
+func (nopMetrics) LoggedDrop(string, string, string)  {}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/zonewall/zonewall/enforcer/control"
@@ -19,7 +20,7 @@ func (d *Daemon) RecordDrop(p DropPacket) {
 	if o, ok := rs.(DropOriginer); ok {
 		decided = o.DropOrigin(p.Prefix)
 	}
-	d.drops.add(control.Drop{
+	dr := control.Drop{
 		Time:     p.Time,
 		Prefix:   p.Prefix,
 		Decided:  decided,
@@ -28,7 +29,34 @@ func (d *Daemon) RecordDrop(p DropPacket) {
 		Dst:      v.side(p.Dst, p.DstPort),
 		InIface:  p.InIface,
 		OutIface: p.OutIface,
-	})
+	}
+	d.drops.add(dr)
+	reason := decided
+	if reason == "" {
+		reason = "unattributed" // a prefix the last ruleset does not use (an older one's)
+	}
+	d.cfg.Metrics.LoggedDrop(v.zoneLabel(dr.Src, p.Src, p.InIface), v.zoneLabel(dr.Dst, p.Dst, ""), reason)
+}
+
+// zoneLabel names one side of a drop for metrics: the zone of a member,
+// "unzoned" or "conflict" for other containers, "world" or "host", and
+// "unknown" for a non-IP frame or a sender on a container port whose
+// address is not in the inventory (not classified yet, or forging it).
+func (v *view) zoneLabel(s control.DropSide, a netip.Addr, inIface string) string {
+	if s.Kind == "container" {
+		m := v.members[v.byAddr[a.Unmap()].ID]
+		switch {
+		case m.Zone != "":
+			return m.Zone
+		case m.Conflict():
+			return "conflict"
+		}
+		return "unzoned"
+	}
+	if s.Kind == "world" && strings.HasPrefix(inIface, "veth") {
+		return "unknown"
+	}
+	return s.Kind
 }
 
 // Drops returns the recent drops, oldest first.

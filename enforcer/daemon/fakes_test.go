@@ -152,3 +152,29 @@ func contextWithCancel(t *testing.T) (context.Context, context.CancelFunc) {
 	t.Cleanup(cancel)
 	return ctx, cancel
 }
+
+// fakeMetrics records what the daemon reports to metrics.
+type fakeMetrics struct {
+	nopMetrics
+	mu       sync.Mutex
+	reported map[string]int
+	drops    []string // "from -> to: reason"
+}
+
+func (m *fakeMetrics) SetReported(byKind map[string]int) {
+	m.mu.Lock()
+	m.reported = byKind
+	m.mu.Unlock()
+}
+
+func (m *fakeMetrics) LoggedDrop(from, to, reason string) {
+	m.mu.Lock()
+	m.drops = append(m.drops, from+" -> "+to+": "+reason)
+	m.mu.Unlock()
+}
+
+func (m *fakeMetrics) snapshot() (map[string]int, []string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.reported, append([]string(nil), m.drops...)
+}

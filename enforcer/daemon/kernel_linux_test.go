@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/nftables"
@@ -26,11 +27,13 @@ func requireKernel(t *testing.T) {
 	t.Skip("kernel test needs root and iproute2")
 }
 
+var netnsSeq atomic.Int32
+
 // throwawayNetns creates a named network namespace, removed at cleanup, and
 // returns an open fd of it.
 func throwawayNetns(t *testing.T) (name string, fd int) {
 	t.Helper()
-	name = fmt.Sprintf("zwtest-d-%d", os.Getpid())
+	name = fmt.Sprintf("zwtest-w-%d-%d", os.Getpid(), netnsSeq.Add(1))
 	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
 		t.Fatalf("ip netns add: %v: %s", err, out)
 	}
@@ -119,5 +122,38 @@ func TestKernelDriftRepairAndBoot(t *testing.T) {
 	}
 	if text, _ := os.ReadFile(h.store.Dir() + "/applied.nft"); !strings.Contains(string(text), "table inet zonewall") {
 		t.Fatalf("applied.nft in state:\n%s", text)
+	}
+}
+
+// TestKernelBaselineWithoutState boots with no saved state while Docker is
+// down: READY comes with the fail-closed baseline in the kernel, which
+// sends every container port (all unknown yet) to the drop chain.
+func TestKernelBaselineWithoutState(t *testing.T) {
+	requireKernel(t)
+	ns, fd := throwawayNetns(t)
+	a, err := nft.New(nft.WithNetNS(fd), nft.WithLogger(testLogger(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	h := newHarness(t, zonesYAML)
+	h.start(func(c *Config) {
+		c.Engine = PolicyEngine{CompileFunc: CompileFunc(enforcer.Options{NflogGroup: 7001})}
+		c.Kernel = NFTKernel{A: a}
+	})
+	h.waitFor("READY", func() bool { return h.notify.ready.Load() == 1 })
+	if got := ourTables(t, fd); len(got) != 2 {
+		t.Fatalf("tables at READY = %v, want inet and bridge zonewall", got)
+	}
+	out, err := exec.Command("ip", "netns", "exec", ns, "nft", "list", "table", "bridge", "zonewall").CombinedOutput()
+	if err != nil {
+		t.Fatalf("nft list: %v: %s", err, out)
+	}
+	live := string(out)
+	if !strings.Contains(live, "goto deny_unknown_port") || strings.Contains(live, "elements") {
+		t.Fatalf("baseline bridge table: want the unknown-port drop and no port elements:\n%s", live)
+	}
+	if h.d.Status().Synced {
+		t.Fatal("synced without Docker")
 	}
 }

@@ -53,6 +53,7 @@ func newFlowCollector() *flowCollector { return &flowCollector{} }
 // SetCounterSource makes every scrape read the counters through src (for
 // example a netlink dump of the zonewall table). It replaces SetCounters.
 func (m *Metrics) SetCounterSource(src CounterSource) {
+	m.registerFlows()
 	m.flows.mu.Lock()
 	defer m.flows.mu.Unlock()
 	m.flows.source = src
@@ -61,10 +62,17 @@ func (m *Metrics) SetCounterSource(src CounterSource) {
 // SetCounters stores a snapshot that scrapes report until the next call.
 // It is ignored while a CounterSource is set.
 func (m *Metrics) SetCounters(samples []CounterSample) {
+	m.registerFlows()
 	cp := append([]CounterSample(nil), samples...)
 	m.flows.mu.Lock()
 	defer m.flows.mu.Unlock()
 	m.flows.snapshot = cp
+}
+
+// registerFlows registers zonewall_flow_* on first use: a ruleset without
+// per zone pair counters must not look like one whose pairs saw no traffic.
+func (m *Metrics) registerFlows() {
+	m.flowsOnce.Do(func() { m.reg.MustRegister(m.flows) })
 }
 
 func (c *flowCollector) Describe(ch chan<- *prometheus.Desc) {

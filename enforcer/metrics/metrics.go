@@ -52,6 +52,7 @@ func (bi BuildInfo) withDefaults() BuildInfo {
 // use and cheap enough to call from the reconcile loop.
 type Metrics struct {
 	gatherer prometheus.Gatherer
+	reg      prometheus.Registerer
 
 	applies          *prometheus.CounterVec
 	applyDuration    *prometheus.HistogramVec
@@ -67,7 +68,9 @@ type Metrics struct {
 	nflogLostSeen    uint64
 	nflogOverrunSeen uint64
 	flows            *flowCollector
+	flowsOnce        sync.Once
 	denies           *denyCollector
+	loggedDrops      *prometheus.CounterVec
 }
 
 // New registers zonewall's metrics with reg. With a nil reg, New makes its
@@ -122,8 +125,14 @@ func New(reg prometheus.Registerer, bi BuildInfo) *Metrics {
 			Namespace: namespace, Name: "nflog_overruns_total",
 			Help: "Times the drop log socket's receive buffer overflowed (ENOBUFS).",
 		}),
+		loggedDrops: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "logged_drops_total",
+			Help: "Drops (audit mode: would-be drops) logged through NFLOG, by source zone, destination zone and the default decision that dropped them. " +
+				"The drop log is rate limited per deny chain, so this is a sample, not a total; zonewall_denied_packets_total counts every packet.",
+		}, []string{"from_zone", "to_zone", "reason"}),
 		flows:  newFlowCollector(),
 		denies: &denyCollector{},
+		reg:    reg,
 	}
 	bi = bi.withDefaults()
 	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
@@ -141,7 +150,7 @@ func New(reg prometheus.Registerer, bi BuildInfo) *Metrics {
 		}
 	}
 	reg.MustRegister(m.applies, m.applyDuration, m.lastApplyOK, m.driftRepairs, m.reloadFailures,
-		m.zoneContainers, m.reported, m.findings, m.nflogLost, m.nflogOverruns, m.flows, m.denies, buildInfo)
+		m.zoneContainers, m.reported, m.findings, m.nflogLost, m.nflogOverruns, m.denies, m.loggedDrops, buildInfo)
 	if g, ok := reg.(prometheus.Gatherer); ok {
 		m.gatherer = g
 	} else {
@@ -189,6 +198,11 @@ func (m *Metrics) SetZoneMembers(counts map[string]int) { setAll(m.zoneContainer
 
 // SetReported replaces the counts of reported containers by kind.
 func (m *Metrics) SetReported(byKind map[string]int) { setAll(m.reported, byKind) }
+
+// LoggedDrop counts one drop read from the NFLOG drop log.
+func (m *Metrics) LoggedDrop(fromZone, toZone, reason string) {
+	m.loggedDrops.WithLabelValues(fromZone, toZone, reason).Inc()
+}
 
 // SetFindings sets the number of findings of the last compile.
 func (m *Metrics) SetFindings(n int) { m.findings.Set(float64(n)) }

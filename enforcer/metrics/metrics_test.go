@@ -24,6 +24,8 @@ type daemonMetrics interface {
 	ReloadFailed()
 	ZoneMembers(counts map[string]int)
 	Reported(findings int)
+	SetReported(byKind map[string]int)
+	LoggedDrop(fromZone, toZone, reason string)
 }
 
 var _ daemonMetrics = (*Metrics)(nil)

@@ -1,0 +1,61 @@
+package daemon
+
+import (
+	"github.com/zonewall/zonewall/enforcer"
+	"github.com/zonewall/zonewall/enforcer/control"
+)
+
+// Readiness. The unit is Type=notify and ordered Before=docker.service, so
+// READY=1 must never wait for Docker: it is sent as soon as enforcement is
+// in place without Docker's inventory, whichever comes first of
+//   - the last applied ruleset from state_dir restored (bootFromState),
+//   - a fail-closed baseline applied (no state: the policy compiled with an
+//     empty inventory, so every container port is unknown and dropped
+//     until Docker's inventory arrives),
+//   - the first apply from Docker's inventory,
+// or, when there is no valid policy at all, at once with an error in the
+// log: there is nothing to enforce, and holding back READY would only
+// deadlock Docker's start.
+
+// applyBaseline programs the fail-closed ruleset of pol for a host whose
+// containers are not known yet. It is not saved to state_dir: the state is
+// the last ruleset applied from a real inventory.
+func (d *Daemon) applyBaseline(pol *loadedPolicy) error {
+	rs, _ := d.cfg.Engine.Compile(pol.p, enforcer.Inventory{})
+	if err := d.apply(rs, "baseline before Docker's inventory"); err != nil {
+		return err
+	}
+	d.log.Warn("no applied ruleset in state: enforcing the fail-closed baseline; every container's traffic is dropped until Docker's inventory is read",
+		"policy_source", pol.source)
+	return nil
+}
+
+// readyWithoutPolicy sends READY=1 when no valid policy exists (no usable
+// zone files and none saved in state_dir), once, with a loud error.
+func (d *Daemon) readyWithoutPolicy() {
+	if d.warnedNoPolicy {
+		return
+	}
+	d.warnedNoPolicy = true
+	d.log.Error("NOTHING IS ENFORCED: no valid zone files and no saved policy; whatever zonewall tables the kernel holds stay as they are until the zone files are fixed",
+		"zones_dir", d.cfg.ZonesDir)
+	d.notifyReady()
+}
+
+// notifyReady sends READY=1 once.
+func (d *Daemon) notifyReady() {
+	if d.readySent {
+		return
+	}
+	d.readySent = true
+	d.cfg.Notify.Ready()
+}
+
+// findingsByKind counts findings by kind for zonewall_reported_containers.
+func findingsByKind(findings []control.Finding) map[string]int {
+	byKind := map[string]int{}
+	for _, f := range findings {
+		byKind[f.Kind]++
+	}
+	return byKind
+}
