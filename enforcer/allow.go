@@ -96,6 +96,7 @@ func fillAllow(rs *Ruleset, p *zones.Policy, s zones.Settings, ids map[string]ui
 	for name, els := range b {
 		set := in.Set(name)
 		set.Elements = makeDisjoint(set, els)
+		set.Sort()
 	}
 }
 

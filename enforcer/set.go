@@ -1,9 +1,12 @@
 package enforcer
 
 import (
+	"bytes"
+	"cmp"
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -150,3 +153,33 @@ const (
 	ProtoUDP    = 17
 	ProtoICMPv6 = 58
 )
+
+// Compare orders two elements of s canonically: by key fields (in the set's
+// field types), then data, then provenance label. Compile emits every set
+// in this order, so two renderings of the same content are identical and
+// enforcer/nft can diff sets by merging.
+func (s *Set) Compare(a, b *Element) int {
+	for i, t := range s.Key {
+		x, y := &a.Key[i], &b.Key[i]
+		var d int
+		switch t {
+		case FieldIfname:
+			d = cmp.Compare(x.Name, y.Name)
+		case FieldEther:
+			d = bytes.Compare(x.MAC[:], y.MAC[:])
+		case FieldIPv4, FieldIPv6:
+			d = cmp.Or(x.Addr.Compare(y.Addr), x.AddrHi.Compare(y.AddrHi))
+		default:
+			d = cmp.Or(cmp.Compare(x.Lo, y.Lo), cmp.Compare(x.Hi, y.Hi))
+		}
+		if d != 0 {
+			return d
+		}
+	}
+	return cmp.Or(cmp.Compare(a.Data, b.Data), cmp.Compare(a.Origin.Label, b.Origin.Label))
+}
+
+// Sort puts the elements in canonical order (see Compare).
+func (s *Set) Sort() {
+	slices.SortFunc(s.Elements, func(a, b Element) int { return s.Compare(&a, &b) })
+}

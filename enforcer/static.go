@@ -42,6 +42,16 @@ const (
 // vethPrefix is how Docker names the host end of a container's veth pair.
 const vethPrefix = "veth"
 
+// Static is the static part of the ruleset Compile builds with these
+// options and mode ("enforce" or "audit"): tables, set definitions without
+// elements, chains and rules.
+func Static(opts Options, mode string) *Ruleset {
+	if opts.Table == "" {
+		opts.Table = DefaultTable
+	}
+	return staticRuleset(opts, mode == "audit")
+}
+
 func staticRuleset(opts Options, audit bool) *Ruleset {
 	return &Ruleset{
 		Tables:      []*Table{bridgeTable(opts, audit), inetTable(opts, audit)},

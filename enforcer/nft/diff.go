@@ -1,17 +1,13 @@
 package nft
 
 import (
-	"bytes"
-	"cmp"
-
 	"github.com/zonewall/zonewall/enforcer"
 )
 
 // diffElements returns the elements to add to and delete from old to get
-// cur. It avoids encoding or rendering: unchanged sets are recognised in
-// one lockstep pass, sorted sets (all per-container sets, which Compile
-// sorts) are merged in one pass, and only unsorted sets that changed (the
-// small allow sets) fall back to a map.
+// cur. It avoids encoding or rendering: the common prefix and suffix are
+// skipped, and sets in canonical order (Compile sorts every set) are merged
+// in one pass; a set out of order falls back to a map.
 func diffElements(old, cur *enforcer.Set) (add, del []enforcer.Element) {
 	o, c := old.Elements, cur.Elements
 	// Trim the common prefix and suffix: one start or stop changes a few
@@ -92,25 +88,4 @@ func mapDiff(s *enforcer.Set, o, c []enforcer.Element) (add, del []enforcer.Elem
 	return add, del
 }
 
-// compareElements orders elements by key fields (in the set's field
-// types), then data, then comment: the order Compile sorts membership in.
-func compareElements(s *enforcer.Set, a, b *enforcer.Element) int {
-	for i, t := range s.Key {
-		x, y := &a.Key[i], &b.Key[i]
-		var d int
-		switch t {
-		case enforcer.FieldIfname:
-			d = cmp.Compare(x.Name, y.Name)
-		case enforcer.FieldEther:
-			d = bytes.Compare(x.MAC[:], y.MAC[:])
-		case enforcer.FieldIPv4, enforcer.FieldIPv6:
-			d = cmp.Or(x.Addr.Compare(y.Addr), x.AddrHi.Compare(y.AddrHi))
-		default:
-			d = cmp.Or(cmp.Compare(x.Lo, y.Lo), cmp.Compare(x.Hi, y.Hi))
-		}
-		if d != 0 {
-			return d
-		}
-	}
-	return cmp.Or(cmp.Compare(a.Data, b.Data), cmp.Compare(a.Origin.Label, b.Origin.Label))
-}
+func compareElements(s *enforcer.Set, a, b *enforcer.Element) int { return s.Compare(a, b) }

@@ -179,7 +179,10 @@ func TestKernelAddressReuse(t *testing.T) {
 func TestKernelAudit(t *testing.T) {
 	t.Parallel()
 	s := newShop(t)
-	s.apply(t, func(st *zones.Settings) { st.Mode = "audit" })
+	rs, _ := s.apply(t, func(st *zones.Settings) { st.Mode = "audit" })
+	if live, err := s.a.Live(); err != nil || live != rs.String() {
+		t.Errorf("Live in audit mode differs from the applied ruleset (err %v):\n%s", err, firstDiff(rs.String(), live))
+	}
 	logs, err := nflog.Open(opts.NflogGroup, nflog.Options{NetNS: s.fd})
 	if err != nil {
 		t.Fatal(err)

@@ -8,12 +8,111 @@ import (
 	"os/exec"
 	"strings"
 	"syscall"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/expr"
+	"github.com/zonewall/zonewall/enforcer"
+	"golang.org/x/sys/unix"
 )
 
-// Live renders our tables as the kernel holds them now, in nft syntax, by
-// running `nft list table` (read-only; for `zonewall plan` diffs). Tables
-// that do not exist are skipped; no tables gives "".
+// Live renders our tables as the kernel holds them now, in the same format
+// as Ruleset.String, so that `zonewall plan` can diff planned against live
+// line by line: set contents are read and decoded from the kernel; chains
+// and rules are recognised as the static part Compile builds for the mode
+// and log group found in the kernel (verified chain by chain by rule
+// count), and a chain that differs says so. Tables that do not exist are
+// skipped; no tables gives "". If the live tables are not recognisable at
+// all, the output of `nft list table` is returned instead.
 func (a *Applier) Live() (string, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	present := map[enforcer.Family]*nftables.Table{}
+	for fam, nf := range families {
+		t, err := a.conn.ListTableOfFamily(a.table, nf)
+		if err == nil {
+			present[fam] = t
+		} else if !errors.Is(err, unix.ENOENT) {
+			return "", fmt.Errorf("listing table %s %s: %w", fam, a.table, err)
+		}
+	}
+	if len(present) == 0 {
+		return "", nil
+	}
+	group, mode, ok := a.liveModeAndGroup(present[enforcer.FamilyInet])
+	if !ok {
+		return a.nftListing()
+	}
+	ref := enforcer.Static(enforcer.Options{Table: a.table, NflogGroup: group}, mode)
+	live := &enforcer.Ruleset{}
+	for _, t := range ref.Tables {
+		kt, ok := present[t.Family]
+		if !ok {
+			continue
+		}
+		if err := a.fillLive(kt, t); err != nil {
+			return "", err
+		}
+		live.Tables = append(live.Tables, t)
+	}
+	return live.String(), nil
+}
+
+// liveModeAndGroup reads the log group and enforce/audit mode from the
+// first logging rule of the inet table.
+func (a *Applier) liveModeAndGroup(t *nftables.Table) (uint16, string, bool) {
+	if t == nil {
+		return 0, "", false
+	}
+	ch := &nftables.Chain{Name: enforcer.DenyChainName(enforcer.OriginNoFlowCC), Table: t}
+	rules, err := a.conn.GetRules(t, ch)
+	if err != nil {
+		return 0, "", false
+	}
+	for _, r := range rules {
+		for _, e := range r.Exprs {
+			if l, ok := e.(*expr.Log); ok {
+				mode := "enforce"
+				if strings.HasPrefix(string(l.Data), "zw:audit:") {
+					mode = "audit"
+				}
+				return l.Group, mode, true
+			}
+		}
+	}
+	return 0, "", false
+}
+
+// fillLive puts the kernel's elements into ref's sets and marks chains
+// whose rule count differs from ref's.
+func (a *Applier) fillLive(kt *nftables.Table, t *enforcer.Table) error {
+	for _, s := range t.Sets {
+		ks, err := a.conn.GetSetByName(kt, s.Name)
+		if err != nil {
+			s.Comment = "missing in the kernel"
+			continue
+		}
+		els, err := a.conn.GetSetElements(ks)
+		if err != nil {
+			return fmt.Errorf("listing elements of %s: %w", s.Name, err)
+		}
+		for _, ke := range els {
+			if e, ok := decodeElement(s, ke); ok {
+				s.Elements = append(s.Elements, e)
+			}
+		}
+		s.Sort()
+	}
+	for _, c := range t.Chains {
+		rules, err := a.conn.GetRules(kt, &nftables.Chain{Name: c.Name, Table: kt})
+		if err != nil || len(rules) != len(c.Rules) {
+			c.Rules = []*enforcer.Rule{{Comment: fmt.Sprintf("live chain differs: %d rules, %d expected", len(rules), len(c.Rules))}}
+		}
+	}
+	return nil
+}
+
+// nftListing is the fallback: `nft list table` for both families.
+func (a *Applier) nftListing() (string, error) {
 	var out strings.Builder
 	for _, fam := range []string{"bridge", "inet"} {
 		text, err := a.nftList(fam)
@@ -28,6 +127,7 @@ func (a *Applier) Live() (string, error) {
 	return out.String(), nil
 }
 
+// nftList runs `nft list table FAMILY NAME` (read-only), in our namespace.
 func (a *Applier) nftList(family string) (string, error) {
 	args := []string{"list", "table", family, a.table}
 	cmd := exec.Command("nft", args...)
@@ -53,3 +153,7 @@ func (a *Applier) nftList(family string) (string, error) {
 	}
 	return stdout.String(), nil
 }
+
+// NftListing returns `nft list table` output for our tables (read-only), for
+// operators who want the kernel's own view.
+func (a *Applier) NftListing() (string, error) { return a.nftListing() }

@@ -202,16 +202,22 @@ func TestKernelMACSpoof(t *testing.T) {
 		out := run(t, "bridge", "-n", s.router, "fdb", "show", "dev", s.web.veth)
 		return strings.Contains(out, apiMAC.String())
 	}
-	sendGratuitousARP(t, s.web.ns, apiMAC, s.web.ip4)
-	time.Sleep(100 * time.Millisecond)
-	if !onWebPort() {
+	learned := false
+	for i := 0; i < 20 && !learned; i++ {
+		sendGratuitousARP(t, s.web.ns, apiMAC, s.web.ip4)
+		time.Sleep(50 * time.Millisecond)
+		learned = onWebPort()
+	}
+	if !learned {
 		t.Fatalf("lab: the bridge did not learn the forged MAC even without rules")
 	}
 	run(t, "bridge", "-n", s.router, "fdb", "del", apiMAC.String(), "dev", s.web.veth, "master")
 	rs, _ := enforcer.Compile(labPolicy(settingsWith(nil)), s.inventory(s.tiers), opts)
 	mustApply(t, s.a, rs)
-	sendGratuitousARP(t, s.web.ns, apiMAC, s.web.ip4)
-	time.Sleep(100 * time.Millisecond)
+	for i := 0; i < 5; i++ {
+		sendGratuitousARP(t, s.web.ns, apiMAC, s.web.ip4)
+	}
+	time.Sleep(200 * time.Millisecond)
 	if onWebPort() {
 		t.Errorf("the bridge learned api's MAC on web's port")
 	}
