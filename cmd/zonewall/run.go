@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"runtime"
@@ -23,6 +24,7 @@ import (
 	"github.com/zonewall/zonewall/enforcer/nflog"
 	"github.com/zonewall/zonewall/enforcer/nft"
 	"github.com/zonewall/zonewall/enforcer/state"
+	"github.com/zonewall/zonewall/zones"
 )
 
 func init() {
@@ -36,7 +38,7 @@ func init() {
 			Args: noArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
 				cfg := a.config()
-				log, err := newLogger(os.Stderr, cfg.LogFormat, cfg.LogLevel)
+				log, err := newLogger(cmd.ErrOrStderr(), cfg.LogFormat, cfg.LogLevel)
 				if err != nil {
 					return &usageError{err}
 				}
@@ -66,14 +68,70 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	return nil, fmt.Errorf("log_format %q: want text or json", format)
 }
 
-// runDaemon wires the daemon's parts and runs until SIGTERM/SIGINT.
+// runDaemon connects to the real world (Docker, nftables, NFLOG, systemd)
+// and runs the daemon until SIGTERM/SIGINT.
 func runDaemon(parent context.Context, cfg config, log *slog.Logger) error {
 	if parent == nil {
 		parent = context.Background()
 	}
 	ctx, stop := signal.NotifyContext(parent, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	parts, closeParts, err := openParts(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeParts()
+	return runWith(ctx, cfg, log, parts)
+}
 
+// openParts opens the real parts; CLI tests replace it with fakes.
+var openParts = openRealParts
+
+func openRealParts(cfg config, log *slog.Logger) (daemonParts, func(), error) {
+	cli, err := dockerClient(cfg.DockerHost)
+	if err != nil {
+		return daemonParts{}, nil, err
+	}
+	applier, err := nft.New(nft.WithLogger(log))
+	if err != nil {
+		cli.Close()
+		return daemonParts{}, nil, err
+	}
+	// Close only releases the netlink socket: our tables stay in the kernel.
+	closeAll := func() { applier.Close(); cli.Close() }
+	tracker := docker.NewTracker(cli, log)
+	return daemonParts{
+		Compile:         daemon.CompileFunc(enforcer.Options{NflogGroup: cfg.NflogGroup}),
+		Kernel:          daemon.NFTKernel{A: applier},
+		Inventory:       tracker,
+		RunInventory:    tracker.Run,
+		Stopper:         daemon.DockerStopper{CLI: cli},
+		Notify:          daemon.SystemdNotifier{Log: log},
+		DenyCounters:    applier.Counters,
+		BridgeNetfilter: daemon.BridgeNetfilter(log),
+		StartDrops: func(ctx context.Context, d *daemon.Daemon, m *metrics.Metrics) {
+			startDropReader(ctx, cfg.NflogGroup, d, m, log)
+		},
+	}, closeAll, nil
+}
+
+// daemonParts are the outside world the daemon is connected to; runDaemon
+// passes the real ones, tests pass fakes.
+type daemonParts struct {
+	Compile         func(*zones.Policy, enforcer.Inventory) (daemon.Ruleset, []control.Finding)
+	Kernel          daemon.Kernel
+	Inventory       daemon.Inventory
+	RunInventory    func(ctx context.Context, changed func()) error // follows Docker until ctx ends
+	Stopper         daemon.ContainerStopper
+	Notify          daemon.Notifier
+	DenyCounters    metrics.DenyCounterSource                                       // nil: no zonewall_denied_packets_total
+	BridgeNetfilter func() (string, error)                                          // nil: not checked
+	StartDrops      func(ctx context.Context, d *daemon.Daemon, m *metrics.Metrics) // nil: no drop log
+}
+
+// runWith wires state, metrics, the control socket and the daemon, and
+// runs until ctx ends.
+func runWith(ctx context.Context, cfg config, log *slog.Logger, parts daemonParts) error {
 	store, err := state.Open(cfg.StateDir)
 	if err != nil {
 		return err
@@ -83,31 +141,24 @@ func runDaemon(parent context.Context, cfg config, log *slog.Logger) error {
 		return err
 	}
 	defer unlock()
-	cli, err := dockerClient(cfg.DockerHost)
-	if err != nil {
-		return err
-	}
-	defer cli.Close()
-	applier, err := nft.New(nft.WithLogger(log))
-	if err != nil {
-		return err
-	}
-	// Close only releases the netlink socket: our tables stay in the kernel.
-	defer applier.Close()
-	tracker := docker.NewTracker(cli, log)
 	m := metrics.New(nil, metrics.BuildInfo{Version: version, GoVersion: runtime.Version()})
+	if parts.DenyCounters != nil {
+		m.SetDenyCounterSource(parts.DenyCounters)
+	}
+	// zonewall_flow_* stay unregistered: the ruleset has no per zone pair
+	// counters for allowed traffic yet (see enforcer/metrics/README.md).
 
 	d, err := daemon.New(daemon.Config{
 		ZonesDir:        cfg.ZonesDir,
-		Engine:          daemon.PolicyEngine{CompileFunc: daemon.CompileFunc(enforcer.Options{NflogGroup: cfg.NflogGroup})},
-		Kernel:          daemon.NFTKernel{A: applier},
-		Inventory:       tracker,
+		Engine:          daemon.PolicyEngine{CompileFunc: parts.Compile},
+		Kernel:          parts.Kernel,
+		Inventory:       parts.Inventory,
 		Log:             log,
 		Store:           store,
-		Stopper:         daemon.DockerStopper{CLI: cli},
-		Notify:          daemon.SystemdNotifier{Log: log},
+		Stopper:         parts.Stopper,
+		Notify:          parts.Notify,
 		Metrics:         m,
-		BridgeNetfilter: daemon.BridgeNetfilter(log),
+		BridgeNetfilter: parts.BridgeNetfilter,
 		WatchZonesDir:   true,
 	})
 	if err != nil {
@@ -125,17 +176,15 @@ func runDaemon(parent context.Context, cfg config, log *slog.Logger) error {
 	}()
 
 	go func() {
-		if err := tracker.Run(ctx, d.Changed); err != nil {
+		if err := parts.RunInventory(ctx, d.Changed); err != nil {
 			log.Error("docker tracker stopped", "err", err)
 		}
 	}()
-	startDropReader(ctx, cfg.NflogGroup, d, m, log)
+	if parts.StartDrops != nil {
+		parts.StartDrops(ctx, d, m)
+	}
 	if cfg.MetricsListen != "" {
-		go func() {
-			if err := m.ListenAndServe(ctx, cfg.MetricsListen); err != nil {
-				log.Error("metrics server stopped", "err", err)
-			}
-		}()
+		serveMetrics(ctx, cfg.MetricsListen, m, log)
 	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -154,6 +203,23 @@ func runDaemon(parent context.Context, cfg config, log *slog.Logger) error {
 
 	log.Info("zonewall starting", "version", version, "zones_dir", cfg.ZonesDir, "socket", cfg.Socket, "state_dir", cfg.StateDir)
 	return d.Run(ctx)
+}
+
+// serveMetrics binds metrics_listen before returning, so the address it
+// logs is the real one (with port 0, the one the kernel chose). A bind
+// failure is logged, not fatal: enforcement matters more than metrics.
+func serveMetrics(ctx context.Context, addr string, m *metrics.Metrics, log *slog.Logger) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		log.Error("metrics are not served", "metrics_listen", addr, "err", err)
+		return
+	}
+	log.Info("metrics listening", "addr", ln.Addr().String(), "path", "/metrics")
+	go func() {
+		if err := m.Serve(ctx, ln); err != nil {
+			log.Error("metrics server stopped", "err", err)
+		}
+	}()
 }
 
 func dockerClient(host string) (*client.Client, error) {
