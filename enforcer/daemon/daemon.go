@@ -7,7 +7,8 @@
 // MinInterval during bursts (kube-proxy's BoundedFrequencyRunner, with its
 // burst allowance so the few events of one container start are not delayed). Nothing is
 // applied from Docker's state before its first full inventory; until then the
-// last applied ruleset from state_dir is enforced.
+// last applied ruleset from state_dir is enforced, or, without one, a
+// fail-closed baseline (ready.go).
 package daemon
 
 import (
