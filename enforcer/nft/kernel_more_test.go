@@ -335,3 +335,32 @@ func TestKernelDefaultBridge(t *testing.T) {
 		{s.web.ns, "tcp", s.db.ip4, 5432, false, "default_bridge: allow does not open zones"},
 	})
 }
+
+// TestKernelSetGrowthFallsBackToRebuild: hash sets are sized at a full
+// rebuild; a diff that outgrows them fails in the kernel and Apply rebuilds
+// at once, so growth never fails an apply.
+func TestKernelSetGrowthFallsBackToRebuild(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	a, err := New(WithNetNS(l.fd))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	mustApply(t, a, benchRuleset(10))
+	st := mustApply(t, a, benchRuleset(20))
+	if st.Full {
+		t.Errorf("a small growth rebuilt everything")
+	}
+	big := benchRuleset(1500) // 1,500 > 4*10+1024 addresses in zone_of4
+	st = mustApply(t, a, big)
+	if !st.Full {
+		t.Errorf("outgrowing the sets did not rebuild: %+v", st)
+	}
+	if d, err := a.Verify(); d != nil || err != nil {
+		t.Errorf("after the rebuild: drift %v, err %v", d, err)
+	}
+	if live, _ := a.Live(); live != big.String() {
+		t.Errorf("live state differs after the rebuild:\n%s", firstDiff(big.String(), live))
+	}
+}
