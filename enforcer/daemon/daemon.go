@@ -117,8 +117,9 @@ type Daemon struct {
 
 	// Owned by the loop goroutine.
 	needFull       bool
-	enforcing      bool // a ruleset of ours is in the kernel (boot, baseline or sync)
-	readySent      bool // READY=1 went to the service manager
+	enforcing      bool          // a ruleset of ours is in the kernel (boot, baseline or sync)
+	readySent      bool          // READY=1 went to the service manager
+	baselineOf     *zones.Policy // policy of the baseline in the kernel; nil once synced or booted from state
 	stopAttempted  map[string]bool
 	retryDelay     time.Duration
 	warnedNoPolicy bool
@@ -331,7 +332,9 @@ func (d *Daemon) sync(ctx context.Context) syncResult {
 		return syncDone
 	}
 	if !d.cfg.Inventory.Synced() {
-		if !d.enforcing {
+		// A baseline follows policy reloads (audit mode changes its drops);
+		// a ruleset restored from state stays until Docker is read.
+		if !d.enforcing || (d.baselineOf != nil && d.baselineOf != pol.p) {
 			if err := d.applyBaseline(pol); err != nil {
 				return syncFailed
 			}
@@ -350,6 +353,7 @@ func (d *Daemon) sync(ctx context.Context) syncResult {
 	err := d.apply(rs, "sync")
 	if err == nil {
 		d.applied.policy, d.applied.inv = pol.p, inv
+		d.baselineOf = nil
 	}
 
 	v := d.buildView(pol.p, inv)

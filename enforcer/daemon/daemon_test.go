@@ -153,6 +153,23 @@ func TestBaselineAndReadyBeforeDocker(t *testing.T) {
 	}
 }
 
+// A policy reload while Docker is still down replaces the baseline.
+func TestBaselineFollowsPolicyReload(t *testing.T) {
+	h := newHarness(t, zonesYAML)
+	h.start(nil)
+	h.waitFor("baseline", func() bool { return h.applyCount() == 1 })
+	h.writeZones(zonesYAML + "  - from: db\n    to: db\n")
+	h.d.Reload()
+	h.waitFor("baseline of the new policy", func() bool { return h.applyCount() == 2 })
+	if a := h.kernel.history()[1]; a.text != "# 2 zones 3 flows\n" {
+		t.Fatalf("second baseline = %q, want the reloaded policy with no containers", a.text)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := h.applyCount(); n != 2 {
+		t.Fatalf("%d applies, want 2 (one baseline per policy)", n)
+	}
+}
+
 // A baseline the kernel rejects is retried; READY waits for it.
 func TestBaselineRetriedAfterFailure(t *testing.T) {
 	h := newHarness(t, zonesYAML)

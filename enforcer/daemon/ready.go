@@ -25,6 +25,7 @@ func (d *Daemon) applyBaseline(pol *loadedPolicy) error {
 	if err := d.apply(rs, "baseline before Docker's inventory"); err != nil {
 		return err
 	}
+	d.baselineOf = pol.p
 	d.log.Warn("no applied ruleset in state: enforcing the fail-closed baseline; every container's traffic is dropped until Docker's inventory is read",
 		"policy_source", pol.source)
 	return nil
