@@ -24,20 +24,8 @@ func Compile(p *zones.Policy, inv Inventory, opts Options) (*Ruleset, Report) {
 	if opts.Table == "" {
 		opts.Table = DefaultTable
 	}
-	settings := p.Settings
-	if settings.Mode == "" {
-		settings = zones.DefaultSettings()
-	}
+	settings := withDefaults(p.Settings)
 	rs := staticRuleset(opts, settings.Mode == "audit")
-	for _, t := range rs.Tables {
-		for _, c := range t.Chains {
-			for _, rule := range c.Rules {
-				if rule.Log != nil {
-					rs.LogPrefixes[rule.Log.Prefix] = DefaultOrigin(originOfDenyChain(c.Name))
-				}
-			}
-		}
-	}
 	ids, report := zoneIDs(p)
 	rs.Zones = map[uint8]string{
 		ZoneIDUnzoned: ClassUnzoned, ZoneIDConflict: ClassConflict, ZoneIDDefaultBridge: ClassDefaultBridge,
@@ -50,6 +38,20 @@ func Compile(p *zones.Policy, inv Inventory, opts Options) (*Ruleset, Report) {
 	fillAllow(rs, p, settings, ids, opts)
 	unreachableFlows(p, inv, cls, &report)
 	return rs, report
+}
+
+// withDefaults fills every setting the policy left empty.
+func withDefaults(s zones.Settings) zones.Settings {
+	d := zones.DefaultSettings()
+	for _, f := range []struct{ v, def *string }{
+		{&s.Mode, &d.Mode}, {&s.Unzoned, &d.Unzoned}, {&s.DefaultBridge, &d.DefaultBridge},
+		{&s.HostNetwork, &d.HostNetwork}, {&s.DNS, &d.DNS}, {&s.HostToContainers, &d.HostToContainers},
+	} {
+		if *f.v == "" {
+			*f.v = *f.def
+		}
+	}
+	return s
 }
 
 // originOfDenyChain maps "deny_no_flow_world" back to "no-flow-world".

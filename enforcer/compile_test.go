@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/zonewall/zonewall/zones"
@@ -205,5 +206,17 @@ func TestResolversNarrowDNS(t *testing.T) {
 	}
 	if _, ok := contains(rs.Table(FamilyInet).Set(SetAllowHost), web, uint32(ProtoUDP), uint32(53)); !ok {
 		t.Errorf("web cannot reach DNS on the host")
+	}
+}
+
+// TestPartialSettingsGetDefaults: a policy giving only some settings gets
+// the defaults for the others (dns: allow here).
+func TestPartialSettingsGetDefaults(t *testing.T) {
+	rs, _ := Compile(threeTier(zones.Settings{Mode: "audit"}), shopInventory(), Options{})
+	if _, ok := contains(rs.Table(FamilyInet).Set(SetAllowHost), ZoneMark(1), uint32(ProtoUDP), uint32(53)); !ok {
+		t.Errorf("dns default (allow) not applied when settings are partial")
+	}
+	if !strings.Contains(rs.String(), "zw:audit:") {
+		t.Errorf("mode audit not applied")
 	}
 }

@@ -53,7 +53,7 @@ func Static(opts Options, mode string) *Ruleset {
 }
 
 func staticRuleset(opts Options, audit bool) *Ruleset {
-	return &Ruleset{
+	rs := &Ruleset{
 		Tables:      []*Table{bridgeTable(opts, audit), inetTable(opts, audit)},
 		LogPrefixes: map[string]Origin{},
 		NflogGroup:  opts.NflogGroup,
@@ -61,6 +61,17 @@ func staticRuleset(opts Options, audit bool) *Ruleset {
 		// static.go changes shape.
 		StaticKey: fmt.Sprintf("static-v5 table=%s group=%d audit=%v", opts.Table, opts.NflogGroup, audit),
 	}
+	// Every NFLOG prefix names the default that dropped.
+	for _, t := range rs.Tables {
+		for _, c := range t.Chains {
+			for _, rule := range c.Rules {
+				if rule.Log != nil {
+					rs.LogPrefixes[rule.Log.Prefix] = DefaultOrigin(originOfDenyChain(c.Name))
+				}
+			}
+		}
+	}
+	return rs
 }
 
 func bridgeTable(opts Options, audit bool) *Table {
