@@ -51,3 +51,20 @@ func TestMetricsReportedAndLoggedDrops(t *testing.T) {
 		t.Fatalf("logged drops =\n%q\nwant\n%q", drops, want)
 	}
 }
+
+// Before Docker is read (baseline), drops still know the host's addresses:
+// a frame from an unclassified port to the host is "unknown -> host".
+func TestLoggedDropsDuringBaseline(t *testing.T) {
+	h := newHarness(t, zonesYAML)
+	m := &fakeMetrics{}
+	h.start(func(c *Config) {
+		c.Engine = PolicyEngine{CompileFunc: CompileFunc(enforcer.Options{NflogGroup: 7001})}
+		c.Metrics = m
+	})
+	h.waitFor("READY", func() bool { return h.notify.ready.Load() == 1 })
+	h.d.RecordDrop(DropPacket{Time: time.Now(), Prefix: enforcer.LogPrefix(enforcer.OriginUnknownPort, false), Proto: 1,
+		Src: netip.MustParseAddr("172.30.0.2"), Dst: netip.MustParseAddr("10.99.0.1"), InIface: "vethaaaa"})
+	if _, drops := m.snapshot(); !reflect.DeepEqual(drops, []string{"unknown -> host: unknown-port"}) {
+		t.Fatalf("logged drops = %q", drops)
+	}
+}

@@ -117,7 +117,7 @@ func (d *Daemon) bootFromState() {
 		return
 	}
 	if !ok {
-		d.log.Info("no applied ruleset in state: waiting for Docker before applying anything")
+		d.log.Info("no applied ruleset in state: a fail-closed baseline is applied until Docker's inventory is read")
 		return
 	}
 	p, err := d.loadSaved(a.Policy)

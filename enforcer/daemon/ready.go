@@ -26,6 +26,13 @@ func (d *Daemon) applyBaseline(pol *loadedPolicy) error {
 		return err
 	}
 	d.baselineOf = pol.p
+	// Drops and explain see no containers, but do know the host's addresses.
+	v := d.buildView(pol.p, enforcer.Inventory{})
+	d.mu.Lock()
+	if !d.synced {
+		d.view = v
+	}
+	d.mu.Unlock()
 	d.log.Warn("no applied ruleset in state: enforcing the fail-closed baseline; every container's traffic is dropped until Docker's inventory is read",
 		"policy_source", pol.source)
 	return nil
