@@ -170,6 +170,26 @@ func TestBaselineFollowsPolicyReload(t *testing.T) {
 	}
 }
 
+// Broken zone files, a saved policy but no applied ruleset (Docker was never
+// read): the baseline is built from the saved policy.
+func TestBaselineFromSavedPolicy(t *testing.T) {
+	h := newHarness(t, zonesYAML)
+	h.start(nil)
+	h.waitFor("first baseline", func() bool { return h.applyCount() == 1 })
+	h.stopDaemon()
+
+	h2 := newHarness(t, "zones: [\n")
+	h2.store = h.store
+	h2.start(nil)
+	h2.waitFor("READY", func() bool { return h2.notify.ready.Load() == 1 })
+	if a := h2.kernel.history(); len(a) != 1 || a[0].text != "# 2 zones 2 flows\n" {
+		t.Fatalf("applies = %+v, want the saved policy's baseline", a)
+	}
+	if st := h2.d.Status(); st.Policy.Source != "state" || st.BootFromState {
+		t.Fatalf("policy source %q, boot from state %v; want state and false", st.Policy.Source, st.BootFromState)
+	}
+}
+
 // A baseline the kernel rejects is retried; READY waits for it.
 func TestBaselineRetriedAfterFailure(t *testing.T) {
 	h := newHarness(t, zonesYAML)
