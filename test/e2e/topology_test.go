@@ -110,6 +110,10 @@ flows:
     from: shopfront
     to: shopback
     ports: [tcp/8080]
+  - name: api-to-host
+    from: api
+    to: host
+    ports: [tcp/19100]
 %s
 settings:
   mode: enforce
