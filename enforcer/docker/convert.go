@@ -80,14 +80,6 @@ func toPorts(ps []container.Port) []enforcer.PublishedPort {
 	return out
 }
 
-// endpointFromSettings converts a container's view of one attachment.
-func endpointFromSettings(netName string, es *network.EndpointSettings) enforcer.Endpoint {
-	ep := enforcer.Endpoint{NetworkID: es.NetworkID, NetworkName: netName, EndpointID: es.EndpointID, MAC: strings.ToLower(es.MacAddress)}
-	ep.IPv4, _ = netip.ParseAddr(es.IPAddress)
-	ep.IPv6, _ = netip.ParseAddr(es.GlobalIPv6Address)
-	return ep
-}
-
 // endpointFromResource converts a network's view of one attachment, whose
 // addresses carry a prefix length ("10.1.0.2/24").
 func endpointFromResource(n enforcer.Network, r network.EndpointResource) enforcer.Endpoint {

@@ -46,7 +46,8 @@ func (t *Tracker) onContainer(ctx context.Context, m events.Message) bool {
 	tc := t.containers[id]
 	switch {
 	case err != nil:
-		t.log.Warn("list container after event; using the event's attributes", "container", id, "event", m.Action, "err", err)
+		t.log.Warn("list container after event; using the event's attributes and resyncing", "container", id, "event", m.Action, "err", err)
+		t.needResync.Store(true)
 		if tc == nil {
 			tc = newTracked(fromAttributes(id, m.Actor.Attributes))
 			t.containers[id] = tc
@@ -140,7 +141,8 @@ func (t *Tracker) refreshNetwork(ctx context.Context, nid, cid string) bool {
 	ni, err := t.eng.NetworkInspect(ctx, nid, network.InspectOptions{})
 	if err != nil {
 		if !cerrdefs.IsNotFound(err) {
-			t.log.Warn("inspect network after event", "network", nid, "err", err)
+			t.log.Warn("inspect network after event; resyncing", "network", nid, "err", err)
+			t.needResync.Store(true)
 		}
 		return false
 	}
@@ -177,7 +179,8 @@ func (t *Tracker) refreshNetwork(ctx context.Context, nid, cid string) bool {
 func (t *Tracker) refreshContainer(ctx context.Context, id string) {
 	s, err := t.listOne(ctx, id)
 	if err != nil {
-		t.log.Warn("list container", "container", id, "err", err)
+		t.log.Warn("list container; resyncing", "container", id, "err", err)
+		t.needResync.Store(true)
 		return
 	}
 	t.mu.Lock()

@@ -21,6 +21,8 @@ type fakeEngine struct {
 	subs       []fakeSub
 	since      []string // Since of every subscription, in order
 	calls      map[string]int
+	// inspectFails makes the next NetworkInspect calls fail (not "not found").
+	inspectFails int
 }
 
 type fakeSub struct {
@@ -55,6 +57,10 @@ func (f *fakeEngine) NetworkInspect(_ context.Context, id string, _ network.Insp
 	f.calls["NetworkInspect"]++
 	if f.down {
 		return network.Inspect{}, errDown
+	}
+	if f.inspectFails > 0 {
+		f.inspectFails--
+		return network.Inspect{}, errors.New("transient failure")
 	}
 	n, ok := f.networks[id]
 	if !ok {

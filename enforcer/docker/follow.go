@@ -77,6 +77,12 @@ func (t *Tracker) follow(ctx context.Context, changed func(), bridges <-chan str
 			if t.handle(ctx, m) {
 				changed()
 			}
+			if t.needResync.Swap(false) {
+				if err := t.fullSync(ctx); err != nil {
+					return err
+				}
+				changed()
+			}
 			armRetry()
 		case br := <-bridges:
 			if t.resolvePorts(br) {

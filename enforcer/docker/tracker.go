@@ -27,6 +27,9 @@ type Tracker struct {
 	synced atomic.Bool
 	resync chan chan error // Resync requests served by Run's loop
 	syncMu sync.Mutex      // one full listing at a time
+	// needResync is set when an event could not be applied (an API call
+	// failed): only a full listing can make up for it.
+	needResync atomic.Bool
 
 	mu         sync.RWMutex
 	networks   map[string]enforcer.Network // by ID

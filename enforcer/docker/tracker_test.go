@@ -308,3 +308,21 @@ func TestProvisionalCorrected(t *testing.T) {
 	ports.set("br-aaaaaaaaaaaa", "02:42:0a:e7:01:03", "vethapi")
 	waitFor(t, "corrected", func() bool { return findContainer(tr.Snapshot(), ctrAPI).Endpoints[0].HostVeth == "vethapi" })
 }
+
+// An event that cannot be applied (the API call failed) leads to a full
+// resync instead of a silently missing endpoint.
+func TestFailedEventLeadsToResync(t *testing.T) {
+	eng, ports := fixture()
+	tr := startTracker(t, eng, ports)
+	eng.addContainer(ctrAPI, "api-1", nil, container.StateRunning)
+	eng.connect(netFront, ctrAPI, "ep-api", "02:42:0a:e7:01:03", "10.231.1.3/24", "")
+	ports.set("br-aaaaaaaaaaaa", "02:42:0a:e7:01:03", "vethapi")
+	eng.mu.Lock()
+	eng.inspectFails = 1
+	eng.mu.Unlock()
+	eng.emit(ev(events.NetworkEventType, events.ActionConnect, netFront, map[string]string{"container": ctrAPI}))
+	waitFor(t, "endpoint after resync", func() bool {
+		c := findContainer(tr.Snapshot(), ctrAPI)
+		return c != nil && len(c.Endpoints) == 1 && c.Endpoints[0].HostVeth == "vethapi"
+	})
+}
