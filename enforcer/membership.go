@@ -8,93 +8,86 @@ import (
 )
 
 // fillMembership writes the per-container data: which zone each bridge port
-// and each container address belongs to, and which addresses each port may
-// use as a source. A port or address claimed twice with different zones is
-// given the conflict id (denied) rather than either zone.
+// (with its endpoint's MAC) and each container address belongs to, and
+// which addresses each port may use as a source. A port or address claimed
+// twice with different zones (or a port with two MACs) gets the conflict id
+// (denied) rather than either zone. Everything is built by sorting, not
+// hashing: it runs for every container on every compile.
 func fillMembership(rs *Ruleset, cls classification) {
 	br, in := rs.Table(FamilyBridge), rs.Table(FamilyInet)
-	type portAddr struct {
+	type port struct {
+		name string
+		mac  [6]byte
+		id   uint8
+	}
+	type owned struct {
 		port string
 		addr netip.Addr
+		id   uint8
 	}
-	ports := make(map[string]uint8, len(cls.endpoints))
-	macs := make(map[string][6]byte, len(cls.endpoints))
-	addrs := make(map[netip.Addr]uint8, 2*len(cls.endpoints))
-	var owned []portAddr
+	ports := make([]port, 0, len(cls.endpoints))
+	addrs := make([]owned, 0, 2*len(cls.endpoints))
 	for _, e := range cls.endpoints {
-		if mac, ok := parseMAC(e.ep.MAC); ok && e.ep.HostVeth != "" {
-			claim(ports, e.ep.HostVeth, e.id)
-			if old, seen := macs[e.ep.HostVeth]; seen && old != mac {
-				ports[e.ep.HostVeth] = ZoneIDConflict
-			}
-			macs[e.ep.HostVeth] = mac
+		mac, macOK := parseMAC(e.ep.MAC)
+		if macOK && e.ep.HostVeth != "" {
+			ports = append(ports, port{e.ep.HostVeth, mac, e.id})
 		}
 		for _, a := range []netip.Addr{e.ep.IPv4, e.ep.IPv6} {
-			if !a.IsValid() {
-				continue
-			}
-			a = a.Unmap()
-			claim(addrs, a, e.id)
-			if e.ep.HostVeth != "" {
-				owned = append(owned, portAddr{e.ep.HostVeth, a})
+			if a.IsValid() {
+				addrs = append(addrs, owned{e.ep.HostVeth, a.Unmap(), e.id})
 			}
 		}
 	}
-	// Deterministic order: by name, then address.
-	portNames := make([]string, 0, len(ports))
-	for p := range ports {
-		portNames = append(portNames, p)
-	}
-	slices.Sort(portNames)
-	fields := make([]Field, 2*len(portNames))
-	els := make([]Element, len(portNames))
-	for i, p := range portNames {
-		fields[2*i], fields[2*i+1] = IfnameField(p), EtherField(macs[p])
-		els[i] = Element{Key: fields[2*i : 2*i+2 : 2*i+2], Data: ZoneMark(ports[p]), Origin: membershipOrigin}
-	}
-	br.Set(SetPortZone).Elements = els
 
-	slices.SortFunc(owned, func(a, b portAddr) int {
-		return cmp.Or(cmp.Compare(a.port, b.port), a.addr.Compare(b.addr))
-	})
-	owned = slices.Compact(owned)
-	pairFields := make([]Field, 2*len(owned))
-	for _, set := range []*Set{br.Set(SetPortAddr4), br.Set(SetPortAddr6), in.Set(SetZoneOf4), in.Set(SetZoneOf6)} {
-		set.Elements = make([]Element, 0, len(owned))
+	slices.SortFunc(ports, func(a, b port) int { return cmp.Compare(a.name, b.name) })
+	portZone := br.Set(SetPortZone)
+	portFields := make([]Field, 0, 2*len(ports))
+	for i := 0; i < len(ports); {
+		p, j := ports[i], i+1
+		for ; j < len(ports) && ports[j].name == p.name; j++ {
+			if ports[j].id != p.id || ports[j].mac != p.mac {
+				p.id = ZoneIDConflict
+			}
+		}
+		i = j
+		portFields = append(portFields, IfnameField(p.name), EtherField(p.mac))
+		key := portFields[len(portFields)-2 : len(portFields) : len(portFields)]
+		portZone.Elements = append(portZone.Elements, Element{Key: key, Data: ZoneMark(p.id), Origin: membershipOrigin})
 	}
-	for i, o := range owned {
-		pairFields[2*i], pairFields[2*i+1] = IfnameField(o.port), AddrField(o.addr)
-		el := Element{Key: pairFields[2*i : 2*i+2 : 2*i+2], Origin: membershipOrigin}
+
+	// Source pinning: every (port, address) pair, sorted by port then address.
+	slices.SortFunc(addrs, func(a, b owned) int { return cmp.Or(cmp.Compare(a.port, b.port), a.addr.Compare(b.addr)) })
+	pairFields := make([]Field, 0, 2*len(addrs))
+	for i, o := range addrs {
+		if o.port == "" || (i > 0 && addrs[i-1].port == o.port && addrs[i-1].addr == o.addr) {
+			continue
+		}
+		pairFields = append(pairFields, IfnameField(o.port), AddrField(o.addr))
 		set := br.Set(SetPortAddr4)
 		if o.addr.Is6() {
 			set = br.Set(SetPortAddr6)
 		}
-		set.Elements = append(set.Elements, el)
+		set.Elements = append(set.Elements, Element{Key: pairFields[len(pairFields)-2 : len(pairFields) : len(pairFields)], Origin: membershipOrigin})
 	}
 
-	addrList := make([]netip.Addr, 0, len(addrs))
-	for a := range addrs {
-		addrList = append(addrList, a)
-	}
-	slices.SortFunc(addrList, netip.Addr.Compare)
-	addrFields := make([]Field, len(addrList))
-	for i, a := range addrList {
-		addrFields[i] = AddrField(a)
+	// Destination identity: address -> zone, sorted by address.
+	slices.SortFunc(addrs, func(a, b owned) int { return a.addr.Compare(b.addr) })
+	addrFields := make([]Field, 0, len(addrs))
+	for i := 0; i < len(addrs); {
+		o, j := addrs[i], i+1
+		for ; j < len(addrs) && addrs[j].addr == o.addr; j++ {
+			if addrs[j].id != o.id {
+				o.id = ZoneIDConflict
+			}
+		}
+		i = j
+		addrFields = append(addrFields, AddrField(o.addr))
 		set := in.Set(SetZoneOf4)
-		if a.Is6() {
+		if o.addr.Is6() {
 			set = in.Set(SetZoneOf6)
 		}
-		set.Elements = append(set.Elements, Element{Key: addrFields[i : i+1 : i+1], Data: ZoneMark(addrs[a]), Origin: membershipOrigin})
+		set.Elements = append(set.Elements, Element{Key: addrFields[len(addrFields)-1 : len(addrFields) : len(addrFields)], Data: ZoneMark(o.id), Origin: membershipOrigin})
 	}
-}
-
-// claim records that key belongs to zone id; a second, different claim
-// turns it into a conflict (fail closed).
-func claim[K comparable](m map[K]uint8, key K, id uint8) {
-	if old, ok := m[key]; ok && old != id {
-		id = ZoneIDConflict
-	}
-	m[key] = id
 }
 
 // parseMAC reads an endpoint's MAC ("02:42:ac:11:00:02").
