@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // The Docker side of the benchmark: an image, a network with an explicit
@@ -55,10 +56,10 @@ func newDockerEnv(c *cleanups, tmp string) (*dockerEnv, error) {
 		return nil, err
 	}
 	c.add("image "+benchImage, func() error { return run("docker", "rmi", "-f", benchImage) })
-	if err := run("docker", "network", "create", "--subnet", benchSubnet, benchNet); err != nil {
-		return nil, fmt.Errorf("docker network: %w", err)
+	if err := createNetwork(); err != nil {
+		return nil, err
 	}
-	c.add("network "+benchNet, func() error { return run("docker", "network", "rm", benchNet) })
+	c.add("network "+benchNet, removeNetwork)
 	c.add("containers", d.removeAll)
 	return d, nil
 }
@@ -195,32 +196,48 @@ func (d *dockerEnv) removeAll() error {
 		names = append(names, n)
 	}
 	d.mu.Unlock()
-	// In batches of 50, four at a time: removing hundreds one by one takes minutes.
-	batches := make(chan []string)
-	errs := make(chan error, len(names)/50+1)
-	var wg sync.WaitGroup
-	for w := 0; w < 4; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for b := range batches {
-				errs <- d.remove(b...)
-			}
-		}()
-	}
+	// In batches, one after another: parallel removals left a stale endpoint
+	// in Docker 20.10 that kept the network from being removed.
 	for len(names) > 0 {
 		k := min(50, len(names))
-		batches <- names[:k]
+		if err := d.remove(names[:k]...); err != nil {
+			return err
+		}
 		names = names[k:]
 	}
-	close(batches)
-	wg.Wait()
-	close(errs)
-	var first error
-	for err := range errs {
-		if err != nil && first == nil {
-			first = err
-		}
+	return nil
+}
+
+// createNetwork makes the bench network. Docker 20.10 sometimes keeps a
+// stale endpoint after its containers are gone, and then refuses to remove
+// the network until dockerd restarts; an empty leftover of ours with the
+// same subnet is reused rather than failing every later run.
+func createNetwork() error {
+	err := run("docker", "network", "create", "--subnet", benchSubnet, benchNet)
+	if err == nil {
+		return nil
 	}
-	return first
+	if !strings.Contains(err.Error(), "already exists") {
+		return fmt.Errorf("docker network: %w", err)
+	}
+	out, ierr := output("docker", "network", "inspect", benchNet, "--format", "{{range .IPAM.Config}}{{.Subnet}}{{end}} {{len .Containers}}")
+	if ierr != nil || strings.TrimSpace(string(out)) != benchSubnet+" 0" {
+		return fmt.Errorf("docker network %s exists and is not an empty leftover of ours (%q): %w", benchNet, out, err)
+	}
+	slog.Warn("reusing an empty leftover network Docker would not remove", "network", benchNet)
+	return nil
+}
+
+// removeNetwork deletes the bench network, retrying while Docker still
+// releases the endpoints of containers just removed.
+func removeNetwork() error {
+	var err error
+	for try := 0; try < 5; try++ {
+		if err = run("docker", "network", "rm", benchNet); err == nil || strings.Contains(err.Error(), "No such network") ||
+			strings.Contains(err.Error(), "not found") {
+			return nil
+		}
+		time.Sleep(time.Second)
+	}
+	return err
 }
