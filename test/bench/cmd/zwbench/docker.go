@@ -75,7 +75,7 @@ func benchDocker(ctx context.Context, r *Report, log *slog.Logger, cfg dockerCon
 		r.fail("docker", err)
 		return
 	}
-	env, err := newDockerEnv(&c, tmp)
+	env, err := newDockerEnv(ctx, &c, tmp)
 	if err != nil {
 		r.fail("docker", err)
 		return

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -41,14 +42,15 @@ func lockDocker(c *cleanups, log *slog.Logger) error {
 
 // dockerEnv tracks what this run created in Docker.
 type dockerEnv struct {
+	ctx        context.Context // an interrupt stops starting more containers
 	mu         sync.Mutex
 	containers map[string]bool // names
 }
 
 // newDockerEnv makes the image and the network, removing leftovers of an
 // interrupted run by name first.
-func newDockerEnv(c *cleanups, tmp string) (*dockerEnv, error) {
-	d := &dockerEnv{containers: map[string]bool{}}
+func newDockerEnv(ctx context.Context, c *cleanups, tmp string) (*dockerEnv, error) {
+	d := &dockerEnv{ctx: ctx, containers: map[string]bool{}}
 	if err := d.removeLeftovers(); err != nil {
 		return nil, err
 	}
@@ -158,7 +160,7 @@ func (d *dockerEnv) runMany(from, to, workers int, name func(int) string, labels
 			}
 		}()
 	}
-	for i := from; i < to; i++ {
+	for i := from; i < to && d.ctx.Err() == nil; i++ {
 		jobs <- i
 	}
 	close(jobs)
@@ -169,7 +171,7 @@ func (d *dockerEnv) runMany(from, to, workers int, name func(int) string, labels
 			return err
 		}
 	}
-	return nil
+	return d.ctx.Err()
 }
 
 // remove deletes containers by name.
