@@ -55,6 +55,9 @@ func (s *Set) render(b *strings.Builder) {
 	if s.Interval {
 		b.WriteString("\t\tflags interval\n")
 	}
+	if s.Counter {
+		b.WriteString("\t\tcounter\n")
+	}
 	if s.Comment != "" {
 		fmt.Fprintf(b, "\t\tcomment %q\n", s.Comment)
 	}

@@ -37,6 +37,10 @@ type Set struct {
 	Key      []FieldType // more than one: a concatenation
 	Data     FieldType   // FieldMark for maps; FieldNone for plain sets
 	Interval bool        // keys are ranges (concatenated interval set)
+	// Counter gives every element its own packet/byte counter, which a
+	// match of the set's lookup increments (the allow sets: traffic per
+	// zone pair and flow).
+	Counter  bool
 	Comment  string
 	Elements []Element
 }

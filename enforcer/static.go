@@ -59,7 +59,7 @@ func staticRuleset(opts Options, audit bool) *Ruleset {
 		NflogGroup:  opts.NflogGroup,
 		// Everything the static part depends on; bump the version when
 		// static.go changes shape.
-		StaticKey: fmt.Sprintf("static-v5 table=%s group=%d audit=%v", opts.Table, opts.NflogGroup, audit),
+		StaticKey: fmt.Sprintf("static-v6 table=%s group=%d audit=%v", opts.Table, opts.NflogGroup, audit),
 	}
 	// Every NFLOG prefix names the default that dropped.
 	for _, t := range rs.Tables {
@@ -127,7 +127,8 @@ func bridgeTable(opts Options, audit bool) *Table {
 
 func inetTable(opts Options, audit bool) *Table {
 	interval := func(name, comment string, key ...FieldType) *Set {
-		return &Set{Name: name, Key: key, Interval: true, Comment: comment}
+		// Allow sets count per element: allowed traffic per zone pair and flow.
+		return &Set{Name: name, Key: key, Interval: true, Counter: true, Comment: comment}
 	}
 	established := MatchCtState{States: []string{"established", "related"}}
 	invalid := MatchCtState{States: []string{"invalid"}}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -108,11 +109,33 @@ func openRealParts(cfg config, log *slog.Logger) (daemonParts, func(), error) {
 		Stopper:         daemon.DockerStopper{CLI: cli},
 		Notify:          daemon.SystemdNotifier{Log: log},
 		DenyCounters:    applier.Counters,
+		FlowCounters:    allowedFlows(applier.AllowCounters),
 		BridgeNetfilter: daemon.BridgeNetfilter(log),
 		StartDrops: func(ctx context.Context, d *daemon.Daemon, m *metrics.Metrics) {
 			startDropReader(ctx, cfg.NflogGroup, d, m, log)
 		},
 	}, closeAll, nil
+}
+
+// allowedFlows reports the allow sets' per-element counters as allowed
+// traffic per zone pair and flow. Before the first apply there is nothing
+// to count: no samples rather than a failed scrape.
+func allowedFlows(read func() ([]nft.AllowSample, error)) metrics.CounterSource {
+	return func() ([]metrics.CounterSample, error) {
+		samples, err := read()
+		if errors.Is(err, nft.ErrNotApplied) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		out := make([]metrics.CounterSample, len(samples))
+		for i, s := range samples {
+			out[i] = metrics.CounterSample{From: s.From, To: s.To, Flow: s.Flow, Verdict: metrics.VerdictAllow,
+				Packets: s.Packets, Bytes: s.Bytes}
+		}
+		return out, nil
+	}
 }
 
 // daemonParts are the outside world the daemon is connected to; runDaemon
@@ -125,6 +148,7 @@ type daemonParts struct {
 	Stopper         daemon.ContainerStopper
 	Notify          daemon.Notifier
 	DenyCounters    metrics.DenyCounterSource                                       // nil: no zonewall_denied_packets_total
+	FlowCounters    metrics.CounterSource                                           // nil: no zonewall_flow_*
 	BridgeNetfilter func() (string, error)                                          // nil: not checked
 	StartDrops      func(ctx context.Context, d *daemon.Daemon, m *metrics.Metrics) // nil: no drop log
 }
@@ -145,8 +169,9 @@ func runWith(ctx context.Context, cfg config, log *slog.Logger, parts daemonPart
 	if parts.DenyCounters != nil {
 		m.SetDenyCounterSource(parts.DenyCounters)
 	}
-	// zonewall_flow_* stay unregistered: the ruleset has no per zone pair
-	// counters for allowed traffic yet (see enforcer/metrics/README.md).
+	if parts.FlowCounters != nil {
+		m.SetCounterSource(parts.FlowCounters)
+	}
 
 	d, err := daemon.New(daemon.Config{
 		ZonesDir:        cfg.ZonesDir,

@@ -17,6 +17,8 @@ import (
 	"github.com/zonewall/zonewall/enforcer"
 	"github.com/zonewall/zonewall/enforcer/control"
 	"github.com/zonewall/zonewall/enforcer/daemon"
+	"github.com/zonewall/zonewall/enforcer/metrics"
+	"github.com/zonewall/zonewall/enforcer/nft"
 	"github.com/zonewall/zonewall/zones"
 )
 
@@ -66,6 +68,63 @@ func (runFakeNotifier) WatchdogInterval() time.Duration { return 0 }
 // through the command line with fake Docker and nftables, and scrapes
 // /metrics over loopback.
 func TestRunServesMetrics(t *testing.T) {
+	body, _ := scrapeRun(t, nil)
+	for _, want := range []string{
+		`zonewall_applies_total{kind="full",result="ok"} 1`, // the fail-closed baseline
+		`zonewall_denied_packets_total{origin="no-flow-container"} 7`,
+		`zonewall_build_info{goversion=`,
+		`zonewall_last_apply_success_timestamp_seconds `,
+		`go_goroutines `,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "zonewall_flow_") {
+		t.Error("zonewall_flow_* exported without a counter source")
+	}
+	if t.Failed() {
+		t.Logf("/metrics:\n%s", body)
+	}
+}
+
+// TestRunServesFlowMetrics: the allow sets' counters (as nft.AllowCounters
+// reports them) become zonewall_flow_* with verdict "allow"; before the
+// first apply there are none, and the scrape still succeeds.
+func TestRunServesFlowMetrics(t *testing.T) {
+	applied := false
+	var mu sync.Mutex
+	read := func() ([]nft.AllowSample, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !applied {
+			return nil, nft.ErrNotApplied
+		}
+		return []nft.AllowSample{{From: "world", To: "web", Flow: "public-web", Packets: 12, Bytes: 720}}, nil
+	}
+	body, url := scrapeRun(t, allowedFlows(read))
+	if strings.Contains(body, "zonewall_flow_packets_total{") {
+		t.Errorf("flow samples before anything was applied:\n%s", body)
+	}
+	mu.Lock()
+	applied = true
+	mu.Unlock()
+	body = httpGet(t, url)
+	for _, want := range []string{
+		`zonewall_flow_packets_total{flow="public-web",from="world",to="web",verdict="allow"} 12`,
+		`zonewall_flow_bytes_total{flow="public-web",from="world",to="web",verdict="allow"} 720`,
+		`zonewall_denied_packets_total{origin="no-flow-container"} 7`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q\n%s", want, body)
+		}
+	}
+}
+
+// scrapeRun starts `zonewall run` with fake parts (flows as the flow
+// counter source) and returns its first /metrics page and its address.
+func scrapeRun(t *testing.T, flows metrics.CounterSource) (body, url string) {
+	t.Helper()
 	zonesDir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(zonesDir, "shop.yaml"), []byte("zones:\n  web:\n    members:\n      - name: \"web-*\"\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -90,6 +149,7 @@ func TestRunServesMetrics(t *testing.T) {
 			DenyCounters: func() (map[string]uint64, error) {
 				return map[string]uint64{"no-flow-container": 7}, nil
 			},
+			FlowCounters: flows,
 		}, func() {}, nil
 	}
 	t.Cleanup(func() { openParts = openRealParts })
@@ -130,24 +190,8 @@ func TestRunServesMetrics(t *testing.T) {
 			t.Fatalf("metrics address never logged:\n%s", logs)
 		}
 	}
-	body := httpGet(t, "http://"+addr+"/metrics")
-	for _, want := range []string{
-		`zonewall_applies_total{kind="full",result="ok"} 1`, // the fail-closed baseline
-		`zonewall_denied_packets_total{origin="no-flow-container"} 7`,
-		`zonewall_build_info{goversion=`,
-		`zonewall_last_apply_success_timestamp_seconds `,
-		`go_goroutines `,
-	} {
-		if !strings.Contains(body, want) {
-			t.Errorf("/metrics lacks %q", want)
-		}
-	}
-	if strings.Contains(body, "zonewall_flow_") {
-		t.Error("zonewall_flow_* exported although nothing counts per zone pair")
-	}
-	if t.Failed() {
-		t.Logf("/metrics:\n%s", body)
-	}
+	url = "http://" + addr + "/metrics"
+	return httpGet(t, url), url
 }
 
 func httpGet(t *testing.T, url string) string {

@@ -43,6 +43,7 @@ func nftSet(tab *nftables.Table, s *enforcer.Set) *nftables.Set {
 		DataType:      fieldTypes[s.Data],
 		Interval:      s.Interval,
 		Concatenation: len(s.Key) > 1,
+		Counter:       s.Counter,
 		Comment:       s.Comment,
 		KeyByteOrder:  keyByteOrder(s),
 		Size:          sizeHint(s),

@@ -15,7 +15,7 @@ func (a *Applier) Counters() (map[string]uint64, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.applied == nil {
-		return nil, fmt.Errorf("nothing applied")
+		return nil, ErrNotApplied
 	}
 	out := map[string]uint64{}
 	for _, o := range a.applied.LogPrefixes {

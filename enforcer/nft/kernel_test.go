@@ -20,8 +20,10 @@ type shop struct {
 	a                              *Applier
 }
 
-func newShop(t *testing.T) *shop {
-	l := newLab(t)
+func newShop(t *testing.T) *shop { return newShopPrefixed(t, "zwtest-k-") }
+
+func newShopPrefixed(t *testing.T, prefix string) *shop {
+	l := newLabPrefixed(t, prefix)
 	l.enableBridgeNetfilter()
 	l.addBridge("br0", "10.88.0.1/24", "fd88::1/64")
 	s := &shop{lab: l, world: l.addWorld(), srv: map[string]*server{}}

@@ -72,9 +72,13 @@ func run(t testing.TB, name string, args ...string) string {
 	return string(out)
 }
 
-func newLab(t testing.TB) *lab {
+func newLab(t testing.TB) *lab { return newLabPrefixed(t, "zwtest-k-") }
+
+// newLabPrefixed is newLab with another name prefix (each engineer's tests
+// use their own).
+func newLabPrefixed(t testing.TB, prefix string) *lab {
 	requirePriv(t)
-	l := &lab{t: t, prefix: "zwtest-k-" + randHex(6), ctrs: map[string]*fakeContainer{}}
+	l := &lab{t: t, prefix: prefix + randHex(6), ctrs: map[string]*fakeContainer{}}
 	l.router = l.prefix + "-r"
 	l.addNS(l.router)
 	f, err := os.Open("/run/netns/" + l.router)
