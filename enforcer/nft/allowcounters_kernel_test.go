@@ -1,7 +1,9 @@
 package nft
 
 import (
+	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/zonewall/zonewall/enforcer"
@@ -72,6 +74,10 @@ func TestKernelAllowCounters(t *testing.T) {
 	if p1-p0 < 2*n {
 		t.Errorf("web -> api: %d packets counted, want at least %d", p1-p0, 2*n)
 	}
+	// Only a connection's first packet looks the set up (established
+	// traffic is accepted before): expect about 2n, not 2n times the
+	// packets of a connection.
+	t.Logf("web -> api: %d connections counted %d packets, %d bytes", 2*n, p1-p0, b1)
 	if b1 < p1*40 {
 		t.Errorf("web -> api: %d bytes for %d packets", b1, p1)
 	}
@@ -122,6 +128,11 @@ func TestKernelAllowCounters(t *testing.T) {
 	if live, err := s.a.Live(); err != nil || live != rs2.String() {
 		t.Errorf("Live differs from the compiled ruleset after a diff (err %v)", err)
 	}
+	// nft itself lists the counted sets (plan's fallback view).
+	listing, err := s.a.NftListing()
+	if err != nil || !strings.Contains(listing, "counter packets") {
+		t.Errorf("nft list lacks element counters (err %v):\n%s", err, listing)
+	}
 }
 
 // TestKernelAllowCountersSides: world, host and default sides are named.
@@ -147,5 +158,29 @@ func TestKernelAllowCountersSides(t *testing.T) {
 	}
 	if !foundDNS {
 		t.Errorf("no sample for the dns default from %q: %+v", SideAny, samples)
+	}
+}
+
+// BenchmarkAllowedConnections: new TCP connections web -> api through the
+// allow set, with and without per-element counters (the counter is only
+// touched by a connection's first packet).
+func BenchmarkAllowedConnections(b *testing.B) {
+	s := newShopPrefixed(b, "zwtest-c-")
+	dst := netip.AddrPortFrom(s.api.ip4, 8080)
+	for _, counters := range []bool{true, false} {
+		b.Run(fmt.Sprintf("counters=%v", counters), func(b *testing.B) {
+			rs, _ := enforcer.Compile(labPolicy(settingsWith(nil)), s.inventory(s.tiers), enforcer.Options{NflogGroup: 7001})
+			for _, set := range rs.Table(enforcer.FamilyInet).Sets {
+				set.Counter = set.Counter && counters
+			}
+			s.a.full = true // same StaticKey: force the rebuild
+			mustApply(b, s.a, rs)
+			for b.Loop() {
+				if !probe(b, s.web.ns, "tcp", dst, netip.Addr{}) {
+					b.Fatal("allowed connection failed")
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "conn/s")
+		})
 	}
 }

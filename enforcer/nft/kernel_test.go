@@ -22,7 +22,7 @@ type shop struct {
 
 func newShop(t *testing.T) *shop { return newShopPrefixed(t, "zwtest-k-") }
 
-func newShopPrefixed(t *testing.T, prefix string) *shop {
+func newShopPrefixed(t testing.TB, prefix string) *shop {
 	l := newLabPrefixed(t, prefix)
 	l.enableBridgeNetfilter()
 	l.addBridge("br0", "10.88.0.1/24", "fd88::1/64")
