@@ -19,3 +19,30 @@ func BenchmarkCompile(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCompileOneChange is what the daemon pays per container start or
+// stop: the cache is warm from the previous compile and one container
+// appears or disappears (alternately) each time.
+func BenchmarkCompileOneChange(b *testing.B) {
+	p := BenchPolicy(50)
+	for _, n := range []int{1000, 10000} {
+		without := BenchInventory(n, 50)
+		with := without
+		with.Containers = append(without.Containers[:n:n], BenchContainer(n, 50))
+		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
+			opts := Options{NflogGroup: 7001, Cache: &Cache{}}
+			Compile(p, without, opts)
+			warm := opts.Cache.Stats().Misses
+			i := 0
+			for b.Loop() {
+				inv := with
+				if i%2 == 1 {
+					inv = without
+				}
+				Compile(p, inv, opts)
+				i++
+			}
+			b.ReportMetric(float64(opts.Cache.Stats().Misses-warm)/float64(i), "zoneof/op")
+		})
+	}
+}

@@ -23,19 +23,20 @@ type classification struct {
 
 // classify decides the zone id of every endpoint of every running container
 // and reports what cannot be filtered.
-func classify(p *zones.Policy, inv Inventory, ids map[string]uint8, r *Report) classification {
+func classify(mem *membership, inv Inventory, ids map[string]uint8, r *Report) classification {
 	nets := map[string]Network{}
 	for _, n := range inv.Networks {
 		nets[n.ID] = n
 	}
-	cls := classification{zoneOf: map[string]string{}}
+	cls := classification{zoneOf: make(map[string]string, len(inv.Containers)),
+		endpoints: make([]endpointClass, 0, len(inv.Containers))}
 	r.Members = cls.zoneOf
 	for i := range inv.Containers {
 		c := &inv.Containers[i]
 		if !c.Running {
 			continue
 		}
-		id, name := containerZone(p, c, ids, r)
+		id, name := containerZone(mem, c, ids, r)
 		if c.NetworkMode == "host" {
 			cls.zoneOf[c.ID] = ClassHostNetwork
 			r.add(c, FindingHostNetwork, "shares the host's network namespace; its traffic cannot be filtered per container")
@@ -43,7 +44,7 @@ func classify(p *zones.Policy, inv Inventory, ids map[string]uint8, r *Report) c
 		}
 		cls.zoneOf[c.ID] = name
 		if peer, ok := strings.CutPrefix(c.NetworkMode, "container:"); ok {
-			sharedNamespace(p, inv, c, peer, ids, r)
+			sharedNamespace(mem, inv, c, peer, ids, r)
 			continue
 		}
 		for _, ep := range c.Endpoints {
@@ -73,8 +74,8 @@ func classify(p *zones.Policy, inv Inventory, ids map[string]uint8, r *Report) c
 }
 
 // containerZone matches a container against the zones.
-func containerZone(p *zones.Policy, c *Container, ids map[string]uint8, r *Report) (uint8, string) {
-	m := p.ZoneOf(zonesContainer(c))
+func containerZone(mem *membership, c *Container, ids map[string]uint8, r *Report) (uint8, string) {
+	m := mem.zoneOf(c)
 	switch {
 	case m.Conflict():
 		r.add(c, FindingConflict, "matched by zones "+strings.Join(m.Matched, ", ")+"; treated as unzoned", m.Matched...)
@@ -92,16 +93,16 @@ func containerZone(p *zones.Policy, c *Container, ids map[string]uint8, r *Repor
 
 // sharedNamespace reports a container that lives in another's namespace:
 // its traffic carries the peer's identity.
-func sharedNamespace(p *zones.Policy, inv Inventory, c *Container, peerRef string, ids map[string]uint8, r *Report) {
+func sharedNamespace(mem *membership, inv Inventory, c *Container, peerRef string, ids map[string]uint8, r *Report) {
 	for i := range inv.Containers {
 		peer := &inv.Containers[i]
 		if peer.ID != peerRef && !strings.HasPrefix(peer.ID, peerRef) && peer.Name != peerRef {
 			continue
 		}
-		m := p.ZoneOf(zonesContainer(peer))
+		m := mem.zoneOf(peer)
 		if m.Zone == "" || m.Conflict() {
 			r.add(c, FindingUnfilterable, "shares the network namespace of unzoned container "+peer.Name)
-		} else if own := p.ZoneOf(zonesContainer(c)); own.Zone != m.Zone {
+		} else if own := mem.zoneOf(c); own.Zone != m.Zone {
 			r.add(c, FindingUnfilterable, fmt.Sprintf("shares the network namespace of %s; its traffic is judged as zone %s", peer.Name, m.Zone))
 		}
 		return

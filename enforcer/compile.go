@@ -13,6 +13,10 @@ type Options struct {
 	// Resolvers narrows settings.dns: allow to these upstream resolvers;
 	// empty allows port 53 to every world address (outside metadata).
 	Resolvers []netip.Addr
+	// Cache memoizes zone membership across compiles (nil: none). It
+	// never changes the result; pass the same Cache to every compile of
+	// a daemon so that one container start costs one ZoneOf.
+	Cache *Cache
 }
 
 // DefaultTable is the name of zonewall's tables.
@@ -33,7 +37,9 @@ func Compile(p *zones.Policy, inv Inventory, opts Options) (*Ruleset, Report) {
 	for name, id := range ids {
 		rs.Zones[id] = name
 	}
-	cls := classify(p, inv, ids, &report)
+	mem := opts.Cache.begin(p)
+	cls := classify(mem, inv, ids, &report)
+	mem.end()
 	fillMembership(rs, cls)
 	fillAllow(rs, p, settings, ids, opts)
 	unreachableFlows(p, inv, cls, &report)

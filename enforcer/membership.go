@@ -39,8 +39,22 @@ func fillMembership(rs *Ruleset, cls classification) {
 		}
 	}
 
+	// Sized up front: growing 50,000-element slices was a third of a compile.
+	n4 := 0
+	for _, o := range addrs {
+		if o.addr.Is4() {
+			n4++
+		}
+	}
+	grow := func(s *Set, n int) { s.Elements = slices.Grow(s.Elements, n) }
+	grow(br.Set(SetPortAddr4), n4)
+	grow(br.Set(SetPortAddr6), len(addrs)-n4)
+	grow(in.Set(SetZoneOf4), n4)
+	grow(in.Set(SetZoneOf6), len(addrs)-n4)
+
 	slices.SortFunc(ports, func(a, b port) int { return cmp.Compare(a.name, b.name) })
 	portZone := br.Set(SetPortZone)
+	grow(portZone, len(ports))
 	portFields := make([]Field, 0, 2*len(ports))
 	for i := 0; i < len(ports); {
 		p, j := ports[i], i+1

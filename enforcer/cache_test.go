@@ -1,0 +1,113 @@
+package enforcer
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+
+	"github.com/zonewall/zonewall/zones"
+)
+
+// randomInventory draws containers whose membership depends on labels,
+// names and networks, with conflicts, unzoned and stopped ones mixed in.
+func randomInventory(r *rand.Rand, n, nZones int) Inventory {
+	inv := Inventory{Networks: []Network{
+		{ID: "n1", Name: "back", Driver: "bridge", Bridge: "br-a"},
+		{ID: "n2", Name: "front", Driver: "bridge", Bridge: "br-b"},
+	}}
+	for i := 0; i < n; i++ {
+		c := BenchContainer(r.IntN(4*n), nZones) // duplicates: shared ports/addresses
+		c.ID = fmt.Sprintf("c%d", r.IntN(2*n))   // duplicate IDs exercise the cache key
+		c.Labels["tier"] = fmt.Sprintf("z%d", r.IntN(nZones+2))
+		if r.IntN(4) == 0 {
+			c.Labels["extra"] = "z0"
+		}
+		if r.IntN(3) == 0 {
+			ep := c.Endpoints[0]
+			ep.NetworkID, ep.NetworkName, ep.Bridge = "n2", "front", "br-b"
+			c.Endpoints = append(c.Endpoints, ep)
+		}
+		c.Running = r.IntN(8) != 0
+		inv.Containers = append(inv.Containers, c)
+	}
+	return inv
+}
+
+// randomPolicy is BenchPolicy with a few zones selecting by name, network
+// or a second label, so that a change of any of them changes membership.
+func randomPolicy(r *rand.Rand, nZones int) *zones.Policy {
+	p := BenchPolicy(nZones)
+	for _, z := range p.Zones {
+		switch r.IntN(4) {
+		case 0:
+			z.Members = append(z.Members, zones.Selector{Name: fmt.Sprintf("ctr-%d*", r.IntN(10))})
+		case 1:
+			z.Members = append(z.Members, zones.Selector{Label: "extra=" + z.Name})
+		case 2:
+			z.Members = append(z.Members, zones.Selector{Network: "front", Label: "tier=" + z.Name})
+		}
+	}
+	return p
+}
+
+func TestCacheNeverChangesCompile(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	cache := &Cache{}
+	for round := 0; round < 60; round++ {
+		nZones := 2 + r.IntN(6)
+		p := randomPolicy(r, nZones)
+		for step := 0; step < 5; step++ { // same policy, changing inventories: hits and misses
+			inv := randomInventory(r, 1+r.IntN(40), nZones)
+			want, wantRep := Compile(p, inv, Options{NflogGroup: 7001})
+			got, gotRep := Compile(p, inv, Options{NflogGroup: 7001, Cache: cache})
+			if got.String() != want.String() || !reflect.DeepEqual(gotRep, wantRep) {
+				t.Fatalf("round %d step %d: cached compile differs\n--- without cache\n%s\n--- with cache\n%s", round, step, want, got)
+			}
+			running := map[string]bool{}
+			for _, c := range inv.Containers {
+				if c.Running {
+					running[c.ID] = true
+				}
+			}
+			if st := cache.Stats(); st.Entries > len(running) {
+				t.Fatalf("cache holds %d entries for %d running containers", st.Entries, len(running))
+			}
+		}
+	}
+	if st := cache.Stats(); st.Hits == 0 || st.Misses == 0 {
+		t.Fatalf("test exercised no hits or no misses: %+v", st)
+	}
+}
+
+// A container whose labels change in place (same ID), and a new policy
+// object, must both be looked up again.
+func TestCacheInvalidation(t *testing.T) {
+	p := BenchPolicy(3)
+	inv := BenchInventory(3, 3)
+	cache := &Cache{}
+	opts := Options{Cache: cache}
+	Compile(p, inv, opts)
+
+	inv.Containers[0].Labels = map[string]string{"tier": "z2"}
+	_, rep := Compile(p, inv, opts)
+	if got := rep.Members[inv.Containers[0].ID]; got != "z2" {
+		t.Fatalf("after a label change member = %q, want z2", got)
+	}
+
+	p2 := BenchPolicy(3)
+	p2.Zones[2].Members = []zones.Selector{{Label: "tier=nothing"}}
+	_, rep = Compile(p2, inv, opts)
+	if got := rep.Members[inv.Containers[0].ID]; got != ClassUnzoned {
+		t.Fatalf("after a policy change member = %q, want unzoned", got)
+	}
+	before := cache.Stats()
+	Compile(p2, inv, opts)
+	if st := cache.Stats(); st.Hits-before.Hits != 3 || st.Misses != before.Misses {
+		t.Fatalf("unchanged compile: %+v then %+v, want 3 hits and no misses", before, st)
+	}
+	Compile(p2, Inventory{Networks: inv.Networks}, opts)
+	if st := cache.Stats(); st.Entries != 0 {
+		t.Fatalf("empty inventory left %d entries", st.Entries)
+	}
+}
