@@ -106,7 +106,9 @@ type Daemon struct {
 	brnf        string
 	view        *view // containers by address, zones by container, for explain and drops
 	stopped     []string
-	applies     int
+	applies     int // kernel transactions (successful or not)
+	compiles    int // syncs that compiled, whether or not the kernel was called
+	unchanged   int // compiles whose ruleset the kernel already held: no transaction
 	applyFails  int
 	drifts      int
 	reloadFail  int
@@ -350,7 +352,12 @@ func (d *Daemon) sync(ctx context.Context) syncResult {
 	rs, findings := d.cfg.Engine.Compile(pol.p, inv)
 	// Apply first: a new container's first packet waits on it. The
 	// bookkeeping below only serves status, explain and drops.
-	err := d.apply(rs, "sync")
+	var err error
+	if d.kernelHolds(rs) {
+		d.skipApply(rs)
+	} else {
+		err = d.apply(rs, "sync")
+	}
 	if err == nil {
 		d.applied.policy, d.applied.inv = pol.p, inv
 		d.baselineOf = nil

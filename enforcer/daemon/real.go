@@ -39,8 +39,25 @@ func (r compiledRuleset) DropOrigin(prefix string) string {
 	return o.Default
 }
 
+// EqualRuleset compares the kernel state only: a ruleset compiled from a
+// newer but equivalent policy object needs no transaction.
+func (r compiledRuleset) EqualRuleset(o Ruleset) bool {
+	switch o := o.(type) {
+	case compiledRuleset:
+		return r.Ruleset.Equal(o.Ruleset)
+	case *enforcer.Ruleset:
+		return r.Ruleset.Equal(o)
+	}
+	return false
+}
+
 // CompileFunc returns a PolicyEngine compile step running enforcer.Compile.
+// Unless opts.Cache is set, it gives its compiles one membership cache, so
+// a container start or stop costs one zones.ZoneOf, not one per container.
 func CompileFunc(opts enforcer.Options) func(*zones.Policy, enforcer.Inventory) (Ruleset, []control.Finding) {
+	if opts.Cache == nil {
+		opts.Cache = &enforcer.Cache{}
+	}
 	return func(p *zones.Policy, inv enforcer.Inventory) (Ruleset, []control.Finding) {
 		rs, rep := enforcer.Compile(p, inv, opts)
 		return compiledRuleset{Ruleset: rs, policy: p}, Findings(rep)

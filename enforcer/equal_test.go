@@ -1,0 +1,36 @@
+package enforcer
+
+import "testing"
+
+func TestRulesetEqual(t *testing.T) {
+	p := BenchPolicy(5)
+	inv := BenchInventory(20, 5)
+	a, _ := Compile(p, inv, Options{NflogGroup: 7001})
+	b, _ := Compile(p, inv, Options{NflogGroup: 7001, Cache: &Cache{}})
+	if !a.Equal(b) || !b.Equal(a) {
+		t.Fatal("two compiles of the same input are not Equal")
+	}
+	more := inv
+	more.Containers = append(inv.Containers[:20:20], BenchContainer(20, 5))
+	c, _ := Compile(p, more, Options{NflogGroup: 7001})
+	if a.Equal(c) {
+		t.Fatal("one container more compiles Equal")
+	}
+	moved := BenchInventory(20, 5)
+	moved.Containers[3].Labels["tier"] = "z4"
+	if d, _ := Compile(p, moved, Options{NflogGroup: 7001}); a.Equal(d) {
+		t.Fatal("a container in another zone compiles Equal")
+	}
+	if e, _ := Compile(p, inv, Options{NflogGroup: 7002}); a.Equal(e) {
+		t.Fatal("another log group compiles Equal")
+	}
+	relabeled := BenchPolicy(5)
+	relabeled.Flows[0].Name = "renamed"
+	if f, _ := Compile(relabeled, inv, Options{NflogGroup: 7001}); a.Equal(f) {
+		t.Fatal("another provenance label compiles Equal")
+	}
+	a.StaticKey, b.StaticKey = "", ""
+	if !a.Equal(b) {
+		t.Fatal("equal rulesets without static keys are not Equal")
+	}
+}
