@@ -2,6 +2,7 @@ package enforcer
 
 import (
 	"maps"
+	"net/netip"
 	"slices"
 	"sync"
 
@@ -23,6 +24,11 @@ type Cache struct {
 	gen     uint64                 // bumped per compile; entries not seen in it are dropped
 	hits    int
 	misses  int
+	// Allow-set elements of policy (they depend on nothing else but
+	// Options.Resolvers), shared read-only by every ruleset compiled
+	// from it, as Applier requires of applied elements anyway.
+	allowSets      map[string][]Element
+	allowResolvers []netip.Addr
 }
 
 type cacheEntry struct {
@@ -57,7 +63,7 @@ func (c *Cache) begin(p *zones.Policy) *membership {
 	}
 	c.mu.Lock()
 	if c.policy != p || c.entries == nil {
-		c.policy, c.entries = p, map[string]*cacheEntry{} // a new policy invalidates everything
+		c.policy, c.entries, c.allowSets = p, map[string]*cacheEntry{}, nil // a new policy invalidates everything
 	}
 	c.gen++
 	return &membership{p: p, c: c}
@@ -107,4 +113,28 @@ func (e *cacheEntry) matches(ct *Container) bool {
 		return e.networks[0] == ct.Endpoints[0].NetworkName
 	}
 	return slices.Equal(e.networks, zonesContainer(ct).Networks)
+}
+
+// allow fills the inet table's allow sets of rs: by fill on a miss, from
+// the elements recorded for this policy and resolvers on a hit.
+func (m *membership) allow(rs *Ruleset, resolvers []netip.Addr, fill func()) {
+	c := m.c
+	in := rs.Table(FamilyInet)
+	if c != nil && c.allowSets != nil && slices.Equal(c.allowResolvers, resolvers) {
+		for _, s := range in.Sets {
+			s.Elements = c.allowSets[s.Name]
+		}
+		return
+	}
+	fill()
+	if c == nil {
+		return
+	}
+	c.allowSets, c.allowResolvers = map[string][]Element{}, slices.Clone(resolvers)
+	for _, s := range in.Sets {
+		if len(s.Elements) > 0 {
+			s.Elements = slices.Clip(s.Elements) // appends by a caller never reach the shared array
+			c.allowSets[s.Name] = s.Elements
+		}
+	}
 }

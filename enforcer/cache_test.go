@@ -3,6 +3,7 @@ package enforcer
 import (
 	"fmt"
 	"math/rand/v2"
+	"net/netip"
 	"reflect"
 	"testing"
 
@@ -57,10 +58,18 @@ func TestCacheNeverChangesCompile(t *testing.T) {
 	for round := 0; round < 60; round++ {
 		nZones := 2 + r.IntN(6)
 		p := randomPolicy(r, nZones)
+		p.Settings.DNS = []string{"allow", "deny"}[r.IntN(2)]
+		p.Settings.Unzoned = []string{"allow", "deny"}[r.IntN(2)]
+		inv := randomInventory(r, 1+r.IntN(40), nZones)
 		for step := 0; step < 5; step++ { // same policy, changing inventories: hits and misses
-			inv := randomInventory(r, 1+r.IntN(40), nZones)
-			want, wantRep := Compile(p, inv, Options{NflogGroup: 7001})
-			got, gotRep := Compile(p, inv, Options{NflogGroup: 7001, Cache: cache})
+			inv = mutate(r, inv, nZones)
+			opts := Options{NflogGroup: 7001}
+			if r.IntN(3) == 0 { // allow sets depend on the resolvers too
+				opts.Resolvers = []netip.Addr{netip.MustParseAddr("198.51.100.53")}
+			}
+			want, wantRep := Compile(p, inv, opts)
+			opts.Cache = cache
+			got, gotRep := Compile(p, inv, opts)
 			if got.String() != want.String() || !reflect.DeepEqual(gotRep, wantRep) {
 				t.Fatalf("round %d step %d: cached compile differs\n--- without cache\n%s\n--- with cache\n%s", round, step, want, got)
 			}
@@ -110,4 +119,27 @@ func TestCacheInvalidation(t *testing.T) {
 	if st := cache.Stats(); st.Entries != 0 {
 		t.Fatalf("empty inventory left %d entries", st.Entries)
 	}
+}
+
+// mutate is the next inventory: some containers change what membership
+// looks at (in place, under the same ID), some go, some come.
+func mutate(r *rand.Rand, inv Inventory, nZones int) Inventory {
+	next := Inventory{Networks: inv.Networks}
+	for _, c := range inv.Containers {
+		switch r.IntN(10) {
+		case 0: // gone
+			continue
+		case 1:
+			c.Labels = map[string]string{"tier": fmt.Sprintf("z%d", r.IntN(nZones+2))}
+		case 2:
+			c.Name = fmt.Sprintf("ctr-%d", r.IntN(100))
+		case 3:
+			c.Endpoints = c.Endpoints[:1]
+		case 4:
+			c.Running = !c.Running
+		}
+		next.Containers = append(next.Containers, c)
+	}
+	next.Containers = append(next.Containers, randomInventory(r, r.IntN(4), nZones).Containers...)
+	return next
 }

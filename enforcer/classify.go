@@ -13,6 +13,8 @@ type endpointClass struct {
 	container *Container
 	ep        Endpoint
 	id        uint8
+	mac       [6]byte // ep.MAC parsed once; valid when macOK
+	macOK     bool
 }
 
 // classification is the membership part of compilation.
@@ -62,12 +64,13 @@ func classify(mem *membership, inv Inventory, ids map[string]uint8, r *Report) c
 				epID = ZoneIDDefaultBridge
 				r.add(c, FindingDefaultBridge, "attached to Docker's default bridge (docker0)")
 			}
+			mac, macOK := parseMAC(ep.MAC)
 			if ep.HostVeth == "" {
 				r.add(c, FindingNoVeth, fmt.Sprintf("host veth of its endpoint on %s is unknown; its traffic is dropped until it is", ep.NetworkName))
-			} else if _, ok := parseMAC(ep.MAC); !ok {
+			} else if !macOK {
 				r.add(c, FindingNoVeth, fmt.Sprintf("MAC of its endpoint on %s is unknown; its traffic is dropped until it is", ep.NetworkName))
 			}
-			cls.endpoints = append(cls.endpoints, endpointClass{container: c, ep: ep, id: epID})
+			cls.endpoints = append(cls.endpoints, endpointClass{container: c, ep: ep, id: epID, mac: mac, macOK: macOK})
 		}
 	}
 	return cls

@@ -39,9 +39,11 @@ func Compile(p *zones.Policy, inv Inventory, opts Options) (*Ruleset, Report) {
 	}
 	mem := opts.Cache.begin(p)
 	cls := classify(mem, inv, ids, &report)
+	// Allow sets depend on the policy only: before membership, so that
+	// the cache records exactly the sets fillAllow filled.
+	mem.allow(rs, opts.Resolvers, func() { fillAllow(rs, p, settings, ids, opts) })
 	mem.end()
 	fillMembership(rs, cls)
-	fillAllow(rs, p, settings, ids, opts)
 	unreachableFlows(p, inv, cls, &report)
 	return rs, report
 }

@@ -28,9 +28,8 @@ func fillMembership(rs *Ruleset, cls classification) {
 	ports := make([]port, 0, len(cls.endpoints))
 	addrs := make([]owned, 0, 2*len(cls.endpoints))
 	for _, e := range cls.endpoints {
-		mac, macOK := parseMAC(e.ep.MAC)
-		if macOK && e.ep.HostVeth != "" {
-			ports = append(ports, port{e.ep.HostVeth, mac, e.id})
+		if e.macOK && e.ep.HostVeth != "" {
+			ports = append(ports, port{e.ep.HostVeth, e.mac, e.id})
 		}
 		for _, a := range []netip.Addr{e.ep.IPv4, e.ep.IPv6} {
 			if a.IsValid() {
