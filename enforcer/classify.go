@@ -2,6 +2,7 @@ package enforcer
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -81,7 +82,8 @@ func containerZone(mem *membership, c *Container, ids map[string]uint8, r *Repor
 	m := mem.zoneOf(c)
 	switch {
 	case m.Conflict():
-		r.add(c, FindingConflict, "matched by zones "+strings.Join(m.Matched, ", ")+"; treated as unzoned", m.Matched...)
+		// A copy: with a Cache, m.Matched is shared with later compiles.
+		r.add(c, FindingConflict, "matched by zones "+strings.Join(m.Matched, ", ")+"; treated as unzoned", slices.Clone(m.Matched)...)
 		return ZoneIDConflict, ClassConflict
 	case m.Zone == "":
 		r.add(c, FindingUnzoned, "matches no zone")

@@ -37,15 +37,22 @@ func Compile(p *zones.Policy, inv Inventory, opts Options) (*Ruleset, Report) {
 	for name, id := range ids {
 		rs.Zones[id] = name
 	}
-	mem := opts.Cache.begin(p)
-	cls := classify(mem, inv, ids, &report)
-	// Allow sets depend on the policy only: before membership, so that
-	// the cache records exactly the sets fillAllow filled.
-	mem.allow(rs, opts.Resolvers, func() { fillAllow(rs, p, settings, ids, opts) })
-	mem.end()
+	cls := classifyAndAllow(rs, p, inv, settings, ids, opts, &report)
 	fillMembership(rs, cls)
 	unreachableFlows(p, inv, cls, &report)
 	return rs, report
+}
+
+// classifyAndAllow is the part of Compile that the cache serves: zone
+// membership of every container, and the allow sets (which depend on the
+// policy only). They are filled before membership, so that the cache
+// records exactly the sets fillAllow filled.
+func classifyAndAllow(rs *Ruleset, p *zones.Policy, inv Inventory, settings zones.Settings, ids map[string]uint8, opts Options, r *Report) classification {
+	mem := opts.Cache.begin(p)
+	defer mem.end()
+	cls := classify(mem, inv, ids, r)
+	mem.allow(rs, opts.Resolvers, func() { fillAllow(rs, p, settings, ids, opts) })
+	return cls
 }
 
 // withDefaults fills every setting the policy left empty.
