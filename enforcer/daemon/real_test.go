@@ -46,3 +46,25 @@ func TestRealCompile(t *testing.T) {
 		}
 	}
 }
+
+// The daemon's compile step memoizes membership: the second compile of an
+// inventory with one container more matches only that container.
+func TestCompileFuncUsesCache(t *testing.T) {
+	cache := &enforcer.Cache{}
+	compile := CompileFunc(enforcer.Options{NflogGroup: 7001, Cache: cache})
+	p := enforcer.BenchPolicy(5)
+	inv := enforcer.BenchInventory(100, 5)
+	first, _ := compile(p, inv)
+	inv.Containers = append(inv.Containers, enforcer.BenchContainer(100, 5))
+	second, _ := compile(p, inv)
+	if st := cache.Stats(); st.Misses != 101 || st.Hits != 100 {
+		t.Fatalf("cache stats %+v, want 101 misses and 100 hits", st)
+	}
+	want, _ := enforcer.Compile(p, inv, enforcer.Options{NflogGroup: 7001})
+	if second.String() != want.String() {
+		t.Fatal("cached compile differs from enforcer.Compile")
+	}
+	if sameRuleset(first, second) || !sameRuleset(second, compiledRuleset{Ruleset: want, policy: p}) {
+		t.Fatal("EqualRuleset does not follow the kernel state")
+	}
+}
