@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/zonewall/zonewall/enforcer"
 	"log/slog"
 	"path/filepath"
 	"strconv"
@@ -198,9 +199,11 @@ func newApplyZonewall(c *cleanups, ns *netns, n int) (*applyZonewall, error) {
 		return nil, err
 	}
 	c.add("netns fd", f.Close)
+	// One policy object for both inventories: the daemon's cache is keyed on it.
+	policy := synthPolicy()
 	z := &applyZonewall{ns: ns, nsFd: int(f.Fd()), n: n,
-		base: zwInputs{synthPolicy(), synthInventory(n)}, plusOne: zwInputs{synthPolicy(), synthInventory(n + 1)}}
-	cr, err := zwCompile(z.base.policy, z.base.inv)
+		base: zwInputs{policy, synthInventory(n)}, plusOne: zwInputs{policy, synthInventory(n + 1)}}
+	cr, err := zwCompile(z.base.policy, z.base.inv, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -218,8 +221,11 @@ func (z *applyZonewall) round(s *applySamples) error {
 		return err
 	}
 	defer app.Close()
+	// A fresh cache per round: from scratch is a cold compile (daemon start),
+	// a start/stop then finds the cache warm, as in the running daemon.
+	cache := &enforcer.Cache{}
 	t0 := time.Now()
-	cr, err := zwCompile(z.base.policy, z.base.inv)
+	cr, err := zwCompile(z.base.policy, z.base.inv, cache)
 	if err != nil {
 		return err
 	}
@@ -236,7 +242,7 @@ func (z *applyZonewall) round(s *applySamples) error {
 		total, compiled *[]float64
 	}{{z.plusOne, &s.zwStart, &s.zwStartCompile}, {z.base, &s.zwStop, &s.zwStopCompile}} {
 		t0 := time.Now()
-		cr, err := zwCompile(step.in.policy, step.in.inv)
+		cr, err := zwCompile(step.in.policy, step.in.inv, cache)
 		if err != nil {
 			return err
 		}

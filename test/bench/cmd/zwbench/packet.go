@@ -83,7 +83,7 @@ func noop() error { return nil }
 
 func zonewallPathVariant(topo *topology, members int) (*pathVariant, map[string]any, error) {
 	inv := topo.inventory(members)
-	cr, err := zwCompile(synthPolicy(), inv)
+	cr, err := zwCompile(synthPolicy(), inv, nil)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -248,7 +248,7 @@ func printPathRuleset(args []string) error {
 			return fmt.Errorf("members: %w", err)
 		}
 	}
-	cr, err := zwCompile(synthPolicy(), (&topology{}).inventory(n))
+	cr, err := zwCompile(synthPolicy(), (&topology{}).inventory(n), nil)
 	if err != nil {
 		return err
 	}

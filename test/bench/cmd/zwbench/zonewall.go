@@ -20,8 +20,10 @@ type zwCompiled struct {
 	Zoned           int // containers the compile placed in a zone
 }
 
-func zwCompile(p *zones.Policy, inv enforcer.Inventory) (zwCompiled, error) {
-	rs, rep := enforcer.Compile(p, inv, enforcer.Options{NflogGroup: 7001})
+// zwCompile compiles as the daemon does: with the membership cache it keeps
+// between reconciles (nil: a cold compile, as at daemon start).
+func zwCompile(p *zones.Policy, inv enforcer.Inventory, cache *enforcer.Cache) (zwCompiled, error) {
+	rs, rep := enforcer.Compile(p, inv, enforcer.Options{NflogGroup: 7001, Cache: cache})
 	zoned := 0
 	for _, z := range rep.Members {
 		switch z {
