@@ -2,41 +2,11 @@ package main
 
 import (
 	"bytes"
-	"errors"
-	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
-
-// executeIO is execute with the output streams captured; it maps errors to
-// exit codes exactly as execute does.
-func executeIO(args []string, stdout, stderr io.Writer) int {
-	cmd := newRootCommand()
-	cmd.SetArgs(args)
-	cmd.SetOut(stdout)
-	cmd.SetErr(stderr)
-	err := cmd.Execute()
-	if err == nil {
-		return exitOK
-	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		if ee.msg != "" {
-			fmt.Fprintln(stderr, ee.msg)
-		}
-		return ee.code
-	}
-	var ue *usageError
-	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "unknown flag") {
-		fmt.Fprintf(stderr, "zonewall: %v\n", err)
-		return exitUsage
-	}
-	fmt.Fprintf(stderr, "zonewall: %v\n", err)
-	return exitFailure
-}
 
 // run executes the CLI and returns exit code, stdout and stderr.
 func run(t *testing.T, args ...string) (int, string, string) {

@@ -7,6 +7,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 )
@@ -32,9 +33,15 @@ func main() {
 	os.Exit(execute(os.Args[1:]))
 }
 
-func execute(args []string) int {
+func execute(args []string) int { return executeIO(args, os.Stdout, os.Stderr) }
+
+// executeIO runs the command line with the given output streams and maps its
+// outcome to an exit code, printing any error once.
+func executeIO(args []string, stdout, stderr io.Writer) int {
 	cmd := newRootCommand()
 	cmd.SetArgs(args)
+	cmd.SetOut(stdout)
+	cmd.SetErr(stderr)
 	err := cmd.Execute()
 	if err == nil {
 		return exitOK
@@ -42,15 +49,15 @@ func execute(args []string) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.msg != "" {
-			fmt.Fprintln(os.Stderr, ee.msg)
+			fmt.Fprintln(stderr, ee.msg)
 		}
 		return ee.code
 	}
 	var ue *usageError
 	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "unknown flag") {
-		fmt.Fprintf(os.Stderr, "zonewall: %v\nRun 'zonewall --help' for usage.\n", err)
+		fmt.Fprintf(stderr, "zonewall: %v\nRun 'zonewall --help' for usage.\n", err)
 		return exitUsage
 	}
-	fmt.Fprintf(os.Stderr, "zonewall: %v\n", err)
+	fmt.Fprintf(stderr, "zonewall: %v\n", err)
 	return exitFailure
 }
