@@ -112,6 +112,7 @@ func printStatus(w io.Writer, st control.Status, now time.Time) {
 		fmt.Fprintf(w, "last apply:    never\n")
 	}
 	fmt.Fprintf(w, "applies:       %d (%d failed), drift repairs: %d\n", st.Applies, st.ApplyFailures, st.DriftRepairs)
+	fmt.Fprintf(w, "reconciles:    %d compiles, %d unchanged (no kernel transaction)\n", st.Compiles, st.Unchanged)
 	if len(st.StoppedHostNet) > 0 {
 		fmt.Fprintf(w, "stopped (host network): %s\n", strings.Join(st.StoppedHostNet, ", "))
 	}

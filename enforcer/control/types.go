@@ -17,7 +17,9 @@ type Status struct {
 	Zones           []ZoneStatus  `json:"zones"`
 	Reported        []Finding     `json:"reported"`
 	LastApply       *ApplyStatus  `json:"last_apply,omitempty"`
-	Applies         int           `json:"applies"`
+	Applies         int           `json:"applies"`   // kernel transactions
+	Compiles        int           `json:"compiles"`  // reconciles that compiled a ruleset
+	Unchanged       int           `json:"unchanged"` // compiles equal to the applied ruleset (no transaction)
 	ApplyFailures   int           `json:"apply_failures"`
 	DriftRepairs    int           `json:"drift_repairs"`
 	ReloadFailures  int           `json:"reload_failures"`

@@ -19,6 +19,8 @@ func (d *Daemon) Status() control.Status {
 		Zones:           []control.ZoneStatus{},
 		Reported:        append([]control.Finding{}, d.findings...),
 		Applies:         d.applies,
+		Compiles:        d.compiles,
+		Unchanged:       d.unchanged,
 		ApplyFailures:   d.applyFails,
 		DriftRepairs:    d.drifts,
 		ReloadFailures:  d.reloadFail,

@@ -49,6 +49,9 @@ func TestNoopChangesCostNoKernelApply(t *testing.T) {
 			if unchanged == 0 || compiles != unchanged+1 {
 				t.Fatalf("compiles %d, unchanged %d: want every compile after the first unchanged", compiles, unchanged)
 			}
+			if st := h.d.Status(); st.Compiles != compiles || st.Unchanged != unchanged {
+				t.Fatalf("status shows %d compiles, %d unchanged; want %d, %d", st.Compiles, st.Unchanged, compiles, unchanged)
+			}
 
 			// A real change still goes through, once.
 			h.inv.add(testContainer("bbbb2222", "db-1", "shop", "172.30.0.3"))
