@@ -14,6 +14,8 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
+# Debian 12's golang-go (1.19) is older than go.mod needs; Go comes from /usr/local/go.
 if ! command -v go >/dev/null && [ ! -x /usr/local/go/bin/go ]; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go >/dev/null
+  echo "setup-deps: Go >= 1.26 is needed (install it in /usr/local/go, see go.dev/doc/install)" >&2
+  exit 1
 fi
