@@ -22,13 +22,16 @@ type Cache struct {
 	policy  *zones.Policy
 	entries map[string]*cacheEntry // container ID ->
 	gen     uint64                 // bumped per compile; entries not seen in it are dropped
+	seen    int                    // entries seen in this compile
 	hits    int
 	misses  int
+	patched int // compiles whose membership sets were patched, not built
 	// Allow-set elements of policy (they depend on nothing else but
 	// Options.Resolvers), shared read-only by every ruleset compiled
 	// from it, as Applier requires of applied elements anyway.
 	allowSets      map[string][]Element
 	allowResolvers []netip.Addr
+	member         memberState // membership sets of the last compile of policy
 }
 
 type cacheEntry struct {
@@ -39,14 +42,15 @@ type cacheEntry struct {
 	seen        uint64
 }
 
-// CacheStats counts lookups since the cache was made.
-type CacheStats struct{ Entries, Hits, Misses int }
+// CacheStats counts lookups since the cache was made; Patched counts the
+// compiles that patched the previous membership sets instead of building.
+type CacheStats struct{ Entries, Hits, Misses, Patched int }
 
 // Stats reports the cache's size and hit counts.
 func (c *Cache) Stats() CacheStats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return CacheStats{Entries: len(c.entries), Hits: c.hits, Misses: c.misses}
+	return CacheStats{Entries: len(c.entries), Hits: c.hits, Misses: c.misses, Patched: c.patched}
 }
 
 // membership answers ZoneOf for one compile; nil *membership (no cache)
@@ -63,9 +67,9 @@ func (c *Cache) begin(p *zones.Policy) *membership {
 	}
 	c.mu.Lock()
 	if c.policy != p || c.entries == nil {
-		c.policy, c.entries, c.allowSets = p, map[string]*cacheEntry{}, nil // a new policy invalidates everything
+		c.policy, c.entries, c.allowSets, c.member = p, map[string]*cacheEntry{}, nil, memberState{} // a new policy invalidates everything
 	}
-	c.gen++
+	c.gen, c.seen = c.gen+1, 0
 	return &membership{p: p, c: c}
 }
 
@@ -76,7 +80,9 @@ func (m *membership) end() {
 	if c == nil {
 		return
 	}
-	maps.DeleteFunc(c.entries, func(_ string, e *cacheEntry) bool { return e.seen != c.gen })
+	if c.seen < len(c.entries) { // a walk of every entry only when some went
+		maps.DeleteFunc(c.entries, func(_ string, e *cacheEntry) bool { return e.seen != c.gen })
+	}
 	c.mu.Unlock()
 }
 
@@ -88,13 +94,19 @@ func (m *membership) zoneOf(ct *Container) zones.Membership {
 	e := m.c.entries[ct.ID]
 	if e != nil && e.matches(ct) {
 		m.c.hits++
-		e.seen = m.c.gen
+		if e.seen != m.c.gen {
+			e.seen = m.c.gen
+			m.c.seen++
+		}
 		return e.m
 	}
 	m.c.misses++
 	zc := zonesContainer(ct)
 	e = &cacheEntry{name: zc.Name, image: zc.Image, labels: maps.Clone(zc.Labels), networks: zc.Networks,
 		m: m.p.ZoneOf(zc), seen: m.c.gen}
+	if old := m.c.entries[ct.ID]; old == nil || old.seen != m.c.gen {
+		m.c.seen++ // a replaced entry seen earlier in this compile was counted then
+	}
 	m.c.entries[ct.ID] = e
 	return e.m
 }
@@ -137,4 +149,110 @@ func (m *membership) allow(rs *Ruleset, resolvers []netip.Addr, fill func()) {
 			c.allowSets[s.Name] = s.Elements
 		}
 	}
+}
+
+// memberState is the previous compile's membership sets for the cache's
+// policy: the endpoints' inputs in inventory order, the claims per set in
+// sorted order, and the element lists handed out. Element lists are shared
+// read-only with the rulesets that hold them (an Applier diffs against the
+// applied one): a patch works on a copy.
+type memberState struct {
+	valid  bool
+	eps    []epClaims
+	spare  []epClaims // the buffer before eps, reused by the next compile
+	claims [numMemberKinds][]claim
+	els    [numMemberKinds][]Element
+}
+
+// store records the sets a full build made.
+func (st *memberState) store(eps []epClaims, cs [numMemberKinds][]claim, els [numMemberKinds][]Element) {
+	st.valid, st.spare, st.eps, st.els, st.claims = true, st.eps, eps, els, cs
+}
+
+// patch turns the recorded sets into those of eps when few endpoints
+// differ (daemons list containers in a stable order, so a start or stop is
+// a short run in the middle): the changed endpoints' claims are removed
+// and inserted in sorted position, and only the elements of their keys are
+// recomputed. It reports false (the caller builds everything) when there
+// is nothing to patch or too much.
+func (st *memberState) patch(eps []epClaims) bool {
+	if !st.valid {
+		return false
+	}
+	old := st.eps
+	p := 0
+	for p < len(old) && p < len(eps) && old[p] == eps[p] {
+		p++
+	}
+	s := 0
+	for s < len(old)-p && s < len(eps)-p && old[len(old)-1-s] == eps[len(eps)-1-s] {
+		s++
+	}
+	gone, come := old[p:len(old)-s], eps[p:len(eps)-s]
+	if len(gone)+len(come) > 16+len(eps)/32 { // each change moves O(N) memory: past this a build is cheaper
+		return false
+	}
+	var touched [numMemberKinds][]claim
+	ok := true
+	for _, e := range gone {
+		e.each(func(k memberKind, c claim) {
+			i, found := slices.BinarySearchFunc(st.claims[k], c, compareClaims)
+			if !found { // cannot happen if claims match eps; rebuild rather than trust them
+				ok = false
+				return
+			}
+			st.claims[k] = slices.Delete(st.claims[k], i, i+1)
+			touched[k] = append(touched[k], c)
+		})
+	}
+	if !ok {
+		st.valid = false
+		return false
+	}
+	for _, e := range come {
+		e.each(func(k memberKind, c claim) {
+			i, _ := slices.BinarySearchFunc(st.claims[k], c, compareClaims)
+			st.claims[k] = slices.Insert(st.claims[k], i, c)
+			touched[k] = append(touched[k], c)
+		})
+	}
+	for k, keys := range touched {
+		if len(keys) > 0 {
+			st.els[k] = patchElements(memberKind(k), st.claims[k], st.els[k], keys)
+		}
+	}
+	st.spare, st.eps = old, eps
+	return true
+}
+
+// patchElements returns a copy of prev with the elements of keys
+// recomputed from claims (added, replaced or removed).
+func patchElements(k memberKind, claims []claim, prev []Element, keys []claim) []Element {
+	slices.SortFunc(keys, compareKeys)
+	keys = slices.CompactFunc(keys, func(a, b claim) bool { return compareKeys(a, b) == 0 })
+	els := make([]Element, len(prev), len(prev)+len(keys))
+	copy(els, prev)
+	for _, key := range keys {
+		lo, _ := slices.BinarySearchFunc(claims, key, compareKeys)
+		hi := lo
+		for hi < len(claims) && compareKeys(claims[hi], key) == 0 {
+			hi++
+		}
+		at, found := slices.BinarySearchFunc(els, key, func(el Element, key claim) int { return compareKeys(elementKey(k, &el), key) })
+		switch {
+		case lo == hi && found:
+			els = slices.Delete(els, at, at+1)
+		case lo < hi:
+			el, _ := groupElement(k, claims[lo:hi], nil)
+			if found {
+				els[at] = el
+			} else {
+				els = slices.Insert(els, at, el)
+			}
+		}
+	}
+	if len(els) == 0 {
+		return nil // as a build leaves an empty set
+	}
+	return els
 }

@@ -1,10 +1,13 @@
 package enforcer
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/netip"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/zonewall/zonewall/zones"
@@ -142,4 +145,106 @@ func mutate(r *rand.Rand, inv Inventory, nZones int) Inventory {
 	}
 	next.Containers = append(next.Containers, randomInventory(r, r.IntN(4), nZones).Containers...)
 	return next
+}
+
+// A cache that patches the previous compile's membership sets gives what a
+// compile without cache gives, over random sequences of single starts,
+// stops and in-place changes (zone, veth, MAC, addresses, duplicates and
+// conflicts included) at random positions of the inventory.
+func TestCachePatchesMembership(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for round := 0; round < 20; round++ {
+		nZones := 2 + r.IntN(6)
+		p := randomPolicy(r, nZones)
+		inv := randomInventory(r, 20+r.IntN(150), nZones)
+		cache := &Cache{}
+		opts := Options{NflogGroup: 7001, Cache: cache}
+		Compile(p, inv, opts)
+		for step := 0; step < 40; step++ {
+			inv = changeOne(r, inv, nZones)
+			want, wantRep := Compile(p, inv, Options{NflogGroup: 7001})
+			got, gotRep := Compile(p, inv, opts)
+			if got.String() != want.String() || !reflect.DeepEqual(gotRep, wantRep) {
+				t.Fatalf("round %d step %d: patched compile differs\n--- without cache\n%s\n--- with cache\n%s", round, step, want, got)
+			}
+		}
+		if st := cache.Stats(); st.Patched < 30 {
+			t.Fatalf("round %d: only %d of 40 compiles patched the membership sets", round, st.Patched)
+		}
+	}
+}
+
+// changeOne starts, stops or changes one container (a copy: the previous
+// inventory is left as it was).
+func changeOne(r *rand.Rand, inv Inventory, nZones int) Inventory {
+	cs := slices.Clone(inv.Containers)
+	i := r.IntN(len(cs) + 1)
+	switch op := r.IntN(4); {
+	case op == 0 || len(cs) == 0 || i == len(cs): // start, anywhere in the list
+		cs = slices.Insert(cs, min(i, len(cs)), randomInventory(r, 1, nZones).Containers[0])
+	case op == 1:
+		cs = slices.Delete(cs, i, i+1)
+	default:
+		c := cs[i]
+		c.Endpoints = slices.Clone(c.Endpoints)
+		ep := &c.Endpoints[r.IntN(len(c.Endpoints))]
+		other := cs[r.IntN(len(cs))].Endpoints[0] // borrowing another's field: conflicts
+		switch r.IntN(6) {
+		case 0:
+			c.Labels = map[string]string{"tier": fmt.Sprintf("z%d", r.IntN(nZones+2))}
+		case 1:
+			ep.HostVeth = []string{"", other.HostVeth, "veth-new"}[r.IntN(3)]
+		case 2:
+			ep.MAC = []string{"", other.MAC, "02:42:00:00:00:99"}[r.IntN(3)]
+		case 3:
+			ep.IPv4 = []netip.Addr{{}, other.IPv4, netip.MustParseAddr("::ffff:10.9.9.9")}[r.IntN(3)]
+		case 4:
+			ep.IPv6 = []netip.Addr{{}, other.IPv6, netip.MustParseAddr("10.9.9.8")}[r.IntN(3)]
+		case 5:
+			c.Running = !c.Running
+		}
+		cs[i] = c
+	}
+	inv.Containers = cs
+	return inv
+}
+
+// Rulesets already returned (an Applier keeps the applied one to diff
+// against) never change when later compiles patch the cached sets.
+func TestCompiledRulesetsStayUnchanged(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	p := randomPolicy(r, 4)
+	inv := randomInventory(r, 100, 4)
+	opts := Options{NflogGroup: 7001, Cache: &Cache{}}
+	type compiled struct {
+		rs   *Ruleset
+		text string
+	}
+	var all []compiled
+	for step := 0; step < 60; step++ {
+		rs, _ := Compile(p, inv, opts)
+		all = append(all, compiled{rs, rs.String()})
+		inv = changeOne(r, inv, 4)
+	}
+	for i, c := range all {
+		if c.rs.String() != c.text {
+			t.Fatalf("ruleset of compile %d changed after later compiles", i)
+		}
+	}
+	if st := opts.Cache.Stats(); st.Patched == 0 {
+		t.Fatal("no compile patched the membership sets")
+	}
+}
+
+// The hand-written MAC decoder agrees with net.ParseMAC.
+func TestParseMACAgreesWithNet(t *testing.T) {
+	for _, s := range []string{"02:42:ac:11:00:02", "02:42:AC:11:0F:fe", "02-42-ac-11-00-02", "0242.ac11.0002",
+		"02:42:ac:11:00:0g", "02:42:ac:11:00", "02:42:ac:11:00:02:03", "02:42:ac:11:00;02", "", "00:00:5e:00:53:01:00:00"} {
+		mac, ok := parseMAC(s)
+		hw, err := net.ParseMAC(s)
+		wantOK := err == nil && len(hw) == 6
+		if ok != wantOK || (ok && !bytes.Equal(mac[:], hw)) {
+			t.Errorf("parseMAC(%q) = %x, %v; net.ParseMAC: %x, %v", s, mac, ok, hw, err)
+		}
+	}
 }

@@ -37,21 +37,22 @@ func Compile(p *zones.Policy, inv Inventory, opts Options) (*Ruleset, Report) {
 	for name, id := range ids {
 		rs.Zones[id] = name
 	}
-	cls := classifyAndAllow(rs, p, inv, settings, ids, opts, &report)
-	fillMembership(rs, cls)
+	cls := classifyAndFill(rs, p, inv, settings, ids, opts, &report)
 	unreachableFlows(p, inv, cls, &report)
 	return rs, report
 }
 
-// classifyAndAllow is the part of Compile that the cache serves: zone
-// membership of every container, and the allow sets (which depend on the
-// policy only). They are filled before membership, so that the cache
-// records exactly the sets fillAllow filled.
-func classifyAndAllow(rs *Ruleset, p *zones.Policy, inv Inventory, settings zones.Settings, ids map[string]uint8, opts Options, r *Report) classification {
+// classifyAndFill is the part of Compile that the cache serves: zone
+// membership of every container, the allow sets (which depend on the
+// policy only) and the membership sets (patched from the previous
+// compile's). The allow sets are filled before membership, so that the
+// cache records exactly the sets fillAllow filled.
+func classifyAndFill(rs *Ruleset, p *zones.Policy, inv Inventory, settings zones.Settings, ids map[string]uint8, opts Options, r *Report) classification {
 	mem := opts.Cache.begin(p)
 	defer mem.end()
 	cls := classify(mem, inv, ids, r)
 	mem.allow(rs, opts.Resolvers, func() { fillAllow(rs, p, settings, ids, opts) })
+	fillMembership(mem, rs, cls)
 	return cls
 }
 

@@ -1,115 +1,238 @@
 package enforcer
 
 import (
+	"bytes"
 	"cmp"
 	"net"
 	"net/netip"
 	"slices"
+	"strings"
 )
 
 // fillMembership writes the per-container data: which zone each bridge port
 // (with its endpoint's MAC) and each container address belongs to, and
 // which addresses each port may use as a source. A port or address claimed
 // twice with different zones (or a port with two MACs) gets the conflict id
-// (denied) rather than either zone. Everything is built by sorting, not
-// hashing: it runs for every container on every compile.
-func fillMembership(rs *Ruleset, cls classification) {
-	br, in := rs.Table(FamilyBridge), rs.Table(FamilyInet)
-	type port struct {
-		name string
-		mac  [6]byte
-		id   uint8
+// (denied) rather than either zone. With a cache that holds the previous
+// compile's sets for the same policy, only the endpoints that changed are
+// patched in (see memberState); otherwise every set is built by sorting.
+func fillMembership(mem *membership, rs *Ruleset, cls classification) {
+	var st *memberState
+	if mem.c != nil {
+		st = &mem.c.member
 	}
-	type owned struct {
-		port string
-		addr netip.Addr
-		id   uint8
-	}
-	ports := make([]port, 0, len(cls.endpoints))
-	addrs := make([]owned, 0, 2*len(cls.endpoints))
-	for _, e := range cls.endpoints {
-		if e.macOK && e.ep.HostVeth != "" {
-			ports = append(ports, port{e.ep.HostVeth, e.mac, e.id})
+	eps := endpointClaims(st, cls)
+	if st == nil || !st.patch(eps) {
+		cs := sortedClaims(eps)
+		els := buildMemberSets(cs)
+		if st != nil {
+			st.store(eps, cs, els)
 		}
-		for _, a := range []netip.Addr{e.ep.IPv4, e.ep.IPv6} {
-			if a.IsValid() {
-				addrs = append(addrs, owned{e.ep.HostVeth, a.Unmap(), e.id})
-			}
-		}
+		writeMemberSets(rs, els)
+		return
 	}
+	mem.c.patched++
+	writeMemberSets(rs, st.els)
+}
 
-	// Sized up front: growing 50,000-element slices was a third of a compile.
-	n4 := 0
-	for _, o := range addrs {
-		if o.addr.Is4() {
-			n4++
-		}
-	}
-	grow := func(s *Set, n int) { s.Elements = slices.Grow(s.Elements, n) }
-	grow(br.Set(SetPortAddr4), n4)
-	grow(br.Set(SetPortAddr6), len(addrs)-n4)
-	grow(in.Set(SetZoneOf4), n4)
-	grow(in.Set(SetZoneOf6), len(addrs)-n4)
+// memberKind is one of the five per-container sets.
+type memberKind int
 
-	slices.SortFunc(ports, func(a, b port) int { return cmp.Compare(a.name, b.name) })
-	portZone := br.Set(SetPortZone)
-	grow(portZone, len(ports))
-	portFields := make([]Field, 0, 2*len(ports))
-	for i := 0; i < len(ports); {
-		p, j := ports[i], i+1
-		for ; j < len(ports) && ports[j].name == p.name; j++ {
-			if ports[j].id != p.id || ports[j].mac != p.mac {
-				p.id = ZoneIDConflict
-			}
-		}
-		i = j
-		portFields = append(portFields, IfnameField(p.name), EtherField(p.mac))
-		key := portFields[len(portFields)-2 : len(portFields) : len(portFields)]
-		portZone.Elements = append(portZone.Elements, Element{Key: key, Data: ZoneMark(p.id), Origin: membershipOrigin})
-	}
+const (
+	kindPortZone memberKind = iota
+	kindPortAddr4
+	kindPortAddr6
+	kindZoneOf4
+	kindZoneOf6
+	numMemberKinds
+)
 
-	// Source pinning: every (port, address) pair, sorted by port then address.
-	slices.SortFunc(addrs, func(a, b owned) int { return cmp.Or(cmp.Compare(a.port, b.port), a.addr.Compare(b.addr)) })
-	pairFields := make([]Field, 0, 2*len(addrs))
-	for i, o := range addrs {
-		if o.port == "" || (i > 0 && addrs[i-1].port == o.port && addrs[i-1].addr == o.addr) {
-			continue
-		}
-		pairFields = append(pairFields, IfnameField(o.port), AddrField(o.addr))
-		set := br.Set(SetPortAddr4)
-		if o.addr.Is6() {
-			set = br.Set(SetPortAddr6)
-		}
-		set.Elements = append(set.Elements, Element{Key: pairFields[len(pairFields)-2 : len(pairFields) : len(pairFields)], Origin: membershipOrigin})
-	}
+var memberSetNames = [numMemberKinds]struct {
+	family Family
+	name   string
+}{
+	{FamilyBridge, SetPortZone}, {FamilyBridge, SetPortAddr4}, {FamilyBridge, SetPortAddr6},
+	{FamilyInet, SetZoneOf4}, {FamilyInet, SetZoneOf6},
+}
 
-	// Destination identity: address -> zone, sorted by address.
-	slices.SortFunc(addrs, func(a, b owned) int { return a.addr.Compare(b.addr) })
-	addrFields := make([]Field, 0, len(addrs))
-	for i := 0; i < len(addrs); {
-		o, j := addrs[i], i+1
-		for ; j < len(addrs) && addrs[j].addr == o.addr; j++ {
-			if addrs[j].id != o.id {
-				o.id = ZoneIDConflict
-			}
-		}
-		i = j
-		addrFields = append(addrFields, AddrField(o.addr))
-		set := in.Set(SetZoneOf4)
-		if o.addr.Is6() {
-			set = in.Set(SetZoneOf6)
-		}
-		set.Elements = append(set.Elements, Element{Key: addrFields[len(addrFields)-1 : len(addrFields) : len(addrFields)], Data: ZoneMark(o.id), Origin: membershipOrigin})
+// writeMemberSets hands the element lists to rs (they are never modified
+// afterwards: a patch clones before it changes anything).
+func writeMemberSets(rs *Ruleset, els [numMemberKinds][]Element) {
+	for k, n := range memberSetNames {
+		rs.Table(n.family).Set(n.name).Elements = els[k]
 	}
 }
 
-// parseMAC reads an endpoint's MAC ("02:42:ac:11:00:02").
+// epClaims is what one endpoint contributes to the membership sets.
+type epClaims struct {
+	port   string
+	mac    [6]byte
+	macOK  bool
+	id     uint8
+	v4, v6 netip.Addr // as the endpoint reports them
+}
+
+// endpointClaims lists the endpoints' inputs, reusing the cache's spare
+// buffer when there is one.
+func endpointClaims(st *memberState, cls classification) []epClaims {
+	var eps []epClaims
+	if st != nil {
+		eps, st.spare = st.spare[:0], nil
+	}
+	eps = slices.Grow(eps, len(cls.endpoints))
+	for _, e := range cls.endpoints {
+		eps = append(eps, epClaims{port: e.ep.HostVeth, mac: e.mac, macOK: e.macOK, id: e.id, v4: e.ep.IPv4, v6: e.ep.IPv6})
+	}
+	return eps
+}
+
+// claim is one endpoint's claim on one element key of one set. Unused
+// fields are zero: port zone claims have no addr, zone_of claims no port,
+// so the key of every set is (port, addr).
+type claim struct {
+	port string
+	addr netip.Addr
+	mac  [6]byte
+	id   uint8
+}
+
+// each calls fn for every claim of e.
+func (e epClaims) each(fn func(memberKind, claim)) {
+	if e.macOK && e.port != "" {
+		fn(kindPortZone, claim{port: e.port, mac: e.mac, id: e.id})
+	}
+	for _, a := range []netip.Addr{e.v4, e.v6} {
+		if !a.IsValid() {
+			continue
+		}
+		a = a.Unmap()
+		pair, zoneOf := kindPortAddr4, kindZoneOf4
+		if a.Is6() {
+			pair, zoneOf = kindPortAddr6, kindZoneOf6
+		}
+		if e.port != "" {
+			fn(pair, claim{port: e.port, addr: a})
+		}
+		fn(zoneOf, claim{addr: a, id: e.id})
+	}
+}
+
+// compareKeys orders claims by element key.
+func compareKeys(a, b claim) int {
+	return cmp.Or(strings.Compare(a.port, b.port), a.addr.Compare(b.addr))
+}
+
+// compareClaims is a total order (key first), so that a sorted claim list
+// does not depend on the order claims arrived in: a patched list equals a
+// freshly sorted one.
+func compareClaims(a, b claim) int {
+	return cmp.Or(compareKeys(a, b), bytes.Compare(a.mac[:], b.mac[:]), cmp.Compare(a.id, b.id))
+}
+
+func sortedClaims(eps []epClaims) [numMemberKinds][]claim {
+	var cs [numMemberKinds][]claim
+	for _, e := range eps {
+		e.each(func(k memberKind, c claim) { cs[k] = append(cs[k], c) })
+	}
+	for k := range cs {
+		slices.SortFunc(cs[k], compareClaims)
+	}
+	return cs
+}
+
+// buildMemberSets is the full path: every element from sorted claims.
+func buildMemberSets(cs [numMemberKinds][]claim) [numMemberKinds][]Element {
+	var els [numMemberKinds][]Element
+	for k, claims := range cs {
+		if len(claims) == 0 {
+			continue
+		}
+		out := make([]Element, 0, len(claims))
+		fields := make([]Field, 0, 2*len(claims)) // one array for all keys: fewer allocations
+		for i := 0; i < len(claims); {
+			j := i + 1
+			for j < len(claims) && compareKeys(claims[j], claims[i]) == 0 {
+				j++
+			}
+			var el Element
+			el, fields = groupElement(memberKind(k), claims[i:j], fields)
+			out = append(out, el)
+			i = j
+		}
+		els[k] = out
+	}
+	return els
+}
+
+// groupElement is the element of the claims on one key (a conflict when
+// they disagree on zone or MAC); its key fields are appended to fields.
+func groupElement(k memberKind, g []claim, fields []Field) (Element, []Field) {
+	first, id := g[0], g[0].id
+	for _, c := range g[1:] {
+		if c.id != first.id || c.mac != first.mac {
+			id = ZoneIDConflict
+		}
+	}
+	n := len(fields)
+	el := Element{Origin: membershipOrigin}
+	switch k {
+	case kindPortZone:
+		fields = append(fields, IfnameField(first.port), EtherField(first.mac))
+		el.Data = ZoneMark(id)
+	case kindPortAddr4, kindPortAddr6:
+		fields = append(fields, IfnameField(first.port), AddrField(first.addr))
+	default:
+		fields = append(fields, AddrField(first.addr))
+		el.Data = ZoneMark(id)
+	}
+	el.Key = fields[n:len(fields):len(fields)]
+	return el, fields
+}
+
+// elementKey is the claim key an element of set k was made from.
+func elementKey(k memberKind, el *Element) claim {
+	switch k {
+	case kindPortZone:
+		return claim{port: el.Key[0].Name}
+	case kindPortAddr4, kindPortAddr6:
+		return claim{port: el.Key[0].Name, addr: el.Key[1].Addr}
+	}
+	return claim{addr: el.Key[0].Addr}
+}
+
+// parseMAC reads an endpoint's MAC ("02:42:ac:11:00:02"). Docker's form is
+// decoded by hand: it runs for every endpoint on every compile.
 func parseMAC(s string) ([6]byte, bool) {
 	var mac [6]byte
+	if len(s) == 17 {
+		ok := true
+		for i := range mac {
+			hi, okHi := hexDigit(s[3*i])
+			lo, okLo := hexDigit(s[3*i+1])
+			ok = ok && okHi && okLo && (i == 5 || s[3*i+2] == ':')
+			mac[i] = hi<<4 | lo
+		}
+		if ok {
+			return mac, true
+		}
+		mac = [6]byte{}
+	}
 	hw, err := net.ParseMAC(s)
 	if err != nil || len(hw) != 6 {
 		return mac, false
 	}
 	copy(mac[:], hw)
 	return mac, true
+}
+
+func hexDigit(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }
