@@ -9,18 +9,9 @@ import (
 	"github.com/zonewall/zonewall/zones"
 )
 
-// endpointClass is one filterable endpoint with the zone id its traffic carries.
-type endpointClass struct {
-	container *Container
-	ep        Endpoint
-	id        uint8
-	mac       [6]byte // ep.MAC parsed once; valid when macOK
-	macOK     bool
-}
-
 // classification is the membership part of compilation.
 type classification struct {
-	endpoints []endpointClass
+	endpoints []epClaims        // filterable endpoints, in inventory order
 	zoneOf    map[string]string // container ID -> zone or class name
 }
 
@@ -32,7 +23,7 @@ func classify(mem *membership, inv Inventory, ids map[string]uint8, r *Report) c
 		nets[n.ID] = n
 	}
 	cls := classification{zoneOf: make(map[string]string, len(inv.Containers)),
-		endpoints: make([]endpointClass, 0, len(inv.Containers))}
+		endpoints: mem.claimBuffer(len(inv.Containers))}
 	r.Members = cls.zoneOf
 	for i := range inv.Containers {
 		c := &inv.Containers[i]
@@ -71,7 +62,7 @@ func classify(mem *membership, inv Inventory, ids map[string]uint8, r *Report) c
 			} else if !macOK {
 				r.add(c, FindingNoVeth, fmt.Sprintf("MAC of its endpoint on %s is unknown; its traffic is dropped until it is", ep.NetworkName))
 			}
-			cls.endpoints = append(cls.endpoints, endpointClass{container: c, ep: ep, id: epID, mac: mac, macOK: macOK})
+			cls.endpoints = append(cls.endpoints, epClaims{port: ep.HostVeth, mac: mac, macOK: macOK, id: epID, v4: ep.IPv4, v6: ep.IPv6})
 		}
 	}
 	return cls

@@ -21,7 +21,7 @@ func fillMembership(mem *membership, rs *Ruleset, cls classification) {
 	if mem.c != nil {
 		st = &mem.c.member
 	}
-	eps := endpointClaims(st, cls)
+	eps := cls.endpoints
 	if st == nil || !st.patch(eps) {
 		cs := sortedClaims(eps)
 		els := buildMemberSets(cs)
@@ -63,7 +63,8 @@ func writeMemberSets(rs *Ruleset, els [numMemberKinds][]Element) {
 	}
 }
 
-// epClaims is what one endpoint contributes to the membership sets.
+// epClaims is one filterable endpoint as classify saw it: all it
+// contributes to the membership sets.
 type epClaims struct {
 	port   string
 	mac    [6]byte
@@ -72,18 +73,15 @@ type epClaims struct {
 	v4, v6 netip.Addr // as the endpoint reports them
 }
 
-// endpointClaims lists the endpoints' inputs, reusing the cache's spare
-// buffer when there is one.
-func endpointClaims(st *memberState, cls classification) []epClaims {
-	var eps []epClaims
-	if st != nil {
-		eps, st.spare = st.spare[:0], nil
+// claimBuffer is an empty list for n endpoints: the cache's spare one
+// (the compile before last's) when there is one, saving an allocation of
+// the inventory's size per compile.
+func (m *membership) claimBuffer(n int) []epClaims {
+	var buf []epClaims
+	if m.c != nil {
+		buf, m.c.member.spare = m.c.member.spare[:0], nil
 	}
-	eps = slices.Grow(eps, len(cls.endpoints))
-	for _, e := range cls.endpoints {
-		eps = append(eps, epClaims{port: e.ep.HostVeth, mac: e.mac, macOK: e.macOK, id: e.id, v4: e.ep.IPv4, v6: e.ep.IPv6})
-	}
-	return eps
+	return slices.Grow(buf, n)
 }
 
 // claim is one endpoint's claim on one element key of one set. Unused
