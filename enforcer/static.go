@@ -59,7 +59,7 @@ func staticRuleset(opts Options, audit bool) *Ruleset {
 		NflogGroup:  opts.NflogGroup,
 		// Everything the static part depends on; bump the version when
 		// static.go changes shape.
-		StaticKey: fmt.Sprintf("static-v6 table=%s group=%d audit=%v", opts.Table, opts.NflogGroup, audit),
+		StaticKey: fmt.Sprintf("static-v7 table=%s group=%d audit=%v", opts.Table, opts.NflogGroup, audit),
 	}
 	// Every NFLOG prefix names the default that dropped.
 	for _, t := range rs.Tables {
@@ -96,6 +96,18 @@ func bridgeTable(opts Options, audit bool) *Table {
 				{Matches: []Match{MatchIifnamePrefix{Prefix: vethPrefix, Negate: true}, MatchLookup{Key: portKey, Set: SetPortZone, Negate: true}},
 					Verdict: Verdict{Kind: VerdictAccept},
 					Comment: "not a container port"},
+				// The common case first: IPv4 from the port's own address and
+				// MAC is marked and accepted after two lookups. A forged MAC
+				// fails the map lookup, which ends this rule, so the frame
+				// falls through to the unknown-port check below; a forged
+				// address misses the set and meets the spoofing checks.
+				{Matches: []Match{MatchEtherType{Types: v4}, MatchLookup{Key: []KeyPart{KeyIifname, KeyIPSaddr}, Set: SetPortAddr4}},
+					SetMark: &SetMark{Key: portKey, Map: SetPortZone}, Verdict: Verdict{Kind: VerdictAccept},
+					Comment: "own IPv4 address and MAC"},
+				// The same for IPv6 TCP and UDP; ICMPv6 takes the slow path,
+				// whose router/neighbour checks apply to own addresses too.
+				ownIPv6Fast(ProtoTCP, portKey),
+				ownIPv6Fast(ProtoUDP, portKey),
 				{Matches: []Match{MatchLookup{Key: portKey, Set: SetPortZone, Negate: true}}, Verdict: gotoDeny(OriginUnknownPort),
 					Comment: "unknown port, or a source MAC that is not the endpoint's"},
 				{SetMark: &SetMark{Key: portKey, Map: SetPortZone}},
@@ -123,6 +135,15 @@ func bridgeTable(opts Options, audit bool) *Table {
 			denyChain(OriginSpoof, opts, audit),
 		},
 	}
+}
+
+// ownIPv6Fast marks and accepts IPv6 of one non-ICMPv6 protocol from the
+// port's own address and MAC (see the IPv4 fast path).
+func ownIPv6Fast(proto uint8, portKey []KeyPart) *Rule {
+	return &Rule{Matches: []Match{MatchEtherType{Types: []uint16{EtherIPv6}}, MatchL4Proto{proto},
+		MatchLookup{Key: []KeyPart{KeyIifname, KeyIP6Saddr}, Set: SetPortAddr6}},
+		SetMark: &SetMark{Key: portKey, Map: SetPortZone}, Verdict: Verdict{Kind: VerdictAccept},
+		Comment: "own IPv6 address and MAC"}
 }
 
 func inetTable(opts Options, audit bool) *Table {
