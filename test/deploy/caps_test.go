@@ -68,19 +68,7 @@ func TestUnitCapabilitiesFindContainerVeths(t *testing.T) {
 
 	findings := func(bounding string) []string {
 		t.Helper()
-		dir := t.TempDir()
-		zones := filepath.Join(dir, "zones.d")
-		if err := os.MkdirAll(zones, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(zones, "zwtest-o.yaml"), []byte(testPolicy), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		conf := filepath.Join(dir, "zonewall.yaml")
-		cfg := "zones_dir: " + zones + "\nsocket: " + filepath.Join(dir, "zw.sock") + "\nstate_dir: " + filepath.Join(dir, "state") + "\n"
-		if err := os.WriteFile(conf, []byte(cfg), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		dir, conf := writeDaemonConfig(t, "")
 		cmd := exec.Command("setpriv", "--bounding-set", bounding, "--inh-caps=-all", "--no-new-privs", zonewallBin, "--config", conf, "run")
 		logPath := filepath.Join(dir, "zonewall.log")
 		logFile, err := os.Create(logPath)

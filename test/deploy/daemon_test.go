@@ -42,22 +42,9 @@ func TestDaemonKeepsTheUnitsPromises(t *testing.T) {
 		t.Skip("docker is not running")
 	}
 	ns := newNetNS(t)
-	dir := t.TempDir()
-	zones := filepath.Join(dir, "zones.d")
-	if err := os.MkdirAll(zones, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	// Its own policy, not the example: it must never stop a real container
 	// (host_network: report), whatever the example says.
-	if err := os.WriteFile(filepath.Join(zones, "zwtest-o.yaml"), []byte(testPolicy), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	conf := filepath.Join(dir, "zonewall.yaml")
-	cfg := "zones_dir: " + zones + "\nsocket: " + filepath.Join(dir, "zw.sock") + "\nstate_dir: " + filepath.Join(dir, "state") +
-		"\nmetrics_listen: 127.0.0.1:9477\n"
-	if err := os.WriteFile(conf, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir, conf := writeDaemonConfig(t, "metrics_listen: 127.0.0.1:9477\n")
 
 	notifyPath := filepath.Join(dir, "notify.sock")
 	notify, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: notifyPath, Net: "unixgram"})
@@ -204,4 +191,25 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// writeDaemonConfig writes a zones dir holding testPolicy and a daemon config
+// whose socket and state live in a fresh temp dir (plus extra YAML lines); it
+// returns that dir and the config's path.
+func writeDaemonConfig(t *testing.T, extra string) (dir, conf string) {
+	t.Helper()
+	dir = t.TempDir()
+	zones := filepath.Join(dir, "zones.d")
+	if err := os.MkdirAll(zones, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(zones, "zwtest-o.yaml"), []byte(testPolicy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	conf = filepath.Join(dir, "zonewall.yaml")
+	cfg := "zones_dir: " + zones + "\nsocket: " + filepath.Join(dir, "zw.sock") + "\nstate_dir: " + filepath.Join(dir, "state") + "\n" + extra
+	if err := os.WriteFile(conf, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir, conf
 }
