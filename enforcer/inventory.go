@@ -34,6 +34,11 @@ type Container struct {
 	Endpoints   []Endpoint
 	// Published ports: host port -> container port, for audit.
 	Ports []PublishedPort
+	// Rev is the container's revision in its inventory source: a source
+	// that sets it gives every change of any field above a new nonzero
+	// value, so that equal ID and nonzero Rev mean equal content (caches
+	// skip comparing). Zero means unknown: compare everything.
+	Rev uint64
 }
 
 // Endpoint is one attachment of a container to a network.
