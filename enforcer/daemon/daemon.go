@@ -17,8 +17,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"reflect"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/zonewall/zonewall/enforcer"
@@ -114,6 +114,7 @@ type Daemon struct {
 	reloadFail  int
 	verifyFails int
 	lastRuleset Ruleset // last accepted by the kernel, for drop attribution
+	viewMatches atomic.Uint64 // ZoneOf calls made by buildView (memo misses)
 	hostAddrs   []netip.Addr
 	hostAddrsAt time.Time
 
@@ -128,6 +129,7 @@ type Daemon struct {
 	applied        struct { // input of the last successful sync apply
 		policy *zones.Policy
 		inv    enforcer.Inventory
+		rev    uint64 // the inventory's revision; 0: unknown, compare inv
 	}
 
 	drops *dropLog
@@ -343,8 +345,8 @@ func (d *Daemon) sync(ctx context.Context) syncResult {
 		}
 		return syncWaiting
 	}
-	inv := d.cfg.Inventory.Snapshot()
-	if !d.needFull && d.applied.policy == pol.p && reflect.DeepEqual(d.applied.inv, inv) {
+	inv, rev := d.snapshot()
+	if !d.needFull && d.applied.policy == pol.p && d.sameInventory(inv, rev) {
 		// Compile is pure: same input, same ruleset. Events that change
 		// nothing we enforce (health checks, exec, ...) cost no apply.
 		return syncDone
@@ -359,7 +361,7 @@ func (d *Daemon) sync(ctx context.Context) syncResult {
 		err = d.apply(rs, "sync")
 	}
 	if err == nil {
-		d.applied.policy, d.applied.inv = pol.p, inv
+		d.applied.policy, d.applied.inv, d.applied.rev = pol.p, inv, rev
 		d.baselineOf = nil
 	}
 

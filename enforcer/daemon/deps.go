@@ -17,9 +17,18 @@ import (
 type Inventory interface {
 	// Synced reports whether the first full inventory has been read.
 	Synced() bool
-	// Snapshot returns the inventory now as a deep copy in a deterministic
-	// order: the daemon keeps it and compares it with the next one.
+	// Snapshot returns the inventory now in a deterministic order. The
+	// daemon keeps it and compares it with the next one; it never writes
+	// into it (the Tracker shares its values between snapshots).
 	Snapshot() enforcer.Inventory
+}
+
+// RevisionedInventory is implemented by inventories that number their
+// snapshots (enforcer/docker's Tracker): equal nonzero revisions mean equal
+// inventories, so a sync after an event that changed nothing compares two
+// numbers instead of two inventories.
+type RevisionedInventory interface {
+	SnapshotRev() (enforcer.Inventory, uint64)
 }
 
 // Ruleset is a compiled desired state (enforcer.Ruleset), opaque to the daemon.

@@ -44,7 +44,7 @@ func (d *Daemon) RecordDrop(p DropPacket) {
 // address is not in the inventory (not classified yet, or forging it).
 func (v *view) zoneLabel(s control.DropSide, a netip.Addr, inIface string) string {
 	if s.Kind == "container" {
-		m := v.members[v.byAddr[a.Unmap()].ID]
+		m := v.members[v.index().byAddr[a.Unmap()].ID]
 		switch {
 		case m.Zone != "":
 			return m.Zone
@@ -75,12 +75,12 @@ func (v *view) side(a netip.Addr, port uint16) control.DropSide {
 	if v == nil {
 		return s
 	}
-	if c := v.byAddr[a]; c != nil {
+	if c := v.index().byAddr[a]; c != nil {
 		m := v.members[c.ID]
 		s.Kind, s.Container, s.ContainerID, s.Service, s.Zone = "container", c.Name, shortID(c.ID), composeService(c), m.Zone
 		return s
 	}
-	if v.hostAddrs[a] {
+	if v.index().hostAddrs[a] {
 		s.Kind = "host"
 	}
 	return s

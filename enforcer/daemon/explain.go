@@ -105,7 +105,7 @@ func (v *view) resolve(s string) (control.Resolved, zones.Peer, error) {
 		r.Kind = "host"
 		return r, zones.Peer{Kind: zones.KindHost}, nil
 	}
-	if c := v.byName[strings.TrimPrefix(s, "/")]; c != nil {
+	if c := v.index().byName[strings.TrimPrefix(s, "/")]; c != nil {
 		return v.containerPeer(r, c)
 	}
 	for _, z := range v.policy.Zones {
@@ -120,10 +120,10 @@ func (v *view) resolve(s string) (control.Resolved, zones.Peer, error) {
 	if a, err := netip.ParseAddr(s); err == nil {
 		a = a.Unmap()
 		r.Addr = a.String()
-		if c := v.byAddr[a]; c != nil {
+		if c := v.index().byAddr[a]; c != nil {
 			return v.containerPeer(r, c)
 		}
-		if v.hostAddrs[a] {
+		if v.index().hostAddrs[a] {
 			r.Kind = "host"
 			return r, zones.Peer{Kind: zones.KindHost, Addr: a}, nil
 		}

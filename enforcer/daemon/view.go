@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/zonewall/zonewall/enforcer"
@@ -13,44 +14,92 @@ import (
 )
 
 // view is the inventory seen through the policy: who is in which zone and
-// which container owns an address. It is rebuilt on every sync and read by
-// status, explain and drops without touching the loop.
+// which container owns an address. It is built on every sync and read by
+// status, explain and drops without touching the loop; once built it is
+// never written (the lookup index is filled once, on first use).
 type view struct {
 	policy     *zones.Policy
-	inv        enforcer.Inventory
-	members    map[string]zones.Membership // container ID -> membership
-	byAddr     map[netip.Addr]*enforcer.Container
-	byName     map[string]*enforcer.Container
-	hostAddrs  map[netip.Addr]bool
+	inv        enforcer.Inventory // read-only (see enforcer/docker's Snapshot)
+	members    map[string]memberAt // container ID -> membership
 	containers []*enforcer.Container
+
+	hostAddrList func() []netip.Addr // read when the index is built
+	indexOnce    sync.Once
+	idx          viewIndex
 }
 
+// memberAt is a membership and the container revision it was matched at.
+type memberAt struct {
+	zones.Membership
+	rev uint64
+}
+
+// viewIndex finds containers by address and name. Only explain and drops
+// need it, so a sync does not pay for it: it is built on first use.
+type viewIndex struct {
+	byAddr    map[netip.Addr]*enforcer.Container
+	byName    map[string]*enforcer.Container
+	hostAddrs map[netip.Addr]bool
+}
+
+// buildView classifies inv's containers. A container whose ID and nonzero
+// Rev are those of the previous view's (same policy) keeps its membership:
+// a sync after one event matches one container, not all of them.
 func (d *Daemon) buildView(p *zones.Policy, inv enforcer.Inventory) *view {
-	v := &view{
-		policy:    p,
-		inv:       inv,
-		members:   map[string]zones.Membership{},
-		byAddr:    map[netip.Addr]*enforcer.Container{},
-		byName:    map[string]*enforcer.Container{},
-		hostAddrs: map[netip.Addr]bool{},
+	d.mu.Lock()
+	prev := d.view
+	d.mu.Unlock()
+	var memo map[string]memberAt
+	if prev != nil && prev.policy == p {
+		memo = prev.members
 	}
+	v := &view{
+		policy:       p,
+		inv:          inv,
+		members:      make(map[string]memberAt, len(inv.Containers)),
+		containers:   make([]*enforcer.Container, len(inv.Containers)),
+		hostAddrList: d.cachedHostAddrs,
+	}
+	matched := 0
 	for i := range inv.Containers {
 		c := &inv.Containers[i]
-		v.containers = append(v.containers, c)
-		v.byName[c.Name] = c
-		v.members[c.ID] = d.cfg.Engine.ZoneOf(p, zonesContainer(c))
-		for _, ep := range c.Endpoints {
-			for _, a := range []netip.Addr{ep.IPv4, ep.IPv6} {
-				if a.IsValid() {
-					v.byAddr[a.Unmap()] = c
+		v.containers[i] = c
+		if m, ok := memo[c.ID]; ok && m.rev != 0 && m.rev == c.Rev {
+			v.members[c.ID] = m
+			continue
+		}
+		v.members[c.ID] = memberAt{Membership: d.cfg.Engine.ZoneOf(p, zonesContainer(c)), rev: c.Rev}
+		matched++
+	}
+	d.viewMatches.Add(uint64(matched))
+	return v
+}
+
+// index returns the lookup maps, building them on first use.
+func (v *view) index() *viewIndex {
+	v.indexOnce.Do(func() {
+		v.idx = viewIndex{
+			byAddr:    map[netip.Addr]*enforcer.Container{},
+			byName:    make(map[string]*enforcer.Container, len(v.containers)),
+			hostAddrs: map[netip.Addr]bool{},
+		}
+		for _, c := range v.containers {
+			v.idx.byName[c.Name] = c
+			for _, ep := range c.Endpoints {
+				for _, a := range []netip.Addr{ep.IPv4, ep.IPv6} {
+					if a.IsValid() {
+						v.idx.byAddr[a.Unmap()] = c
+					}
 				}
 			}
 		}
-	}
-	for _, a := range d.cachedHostAddrs() {
-		v.hostAddrs[a.Unmap()] = true
-	}
-	return v
+		if v.hostAddrList != nil {
+			for _, a := range v.hostAddrList() {
+				v.idx.hostAddrs[a.Unmap()] = true
+			}
+		}
+	})
+	return &v.idx
 }
 
 // zonesContainer is what membership selectors look at.
@@ -100,7 +149,7 @@ func (v *view) zones() []control.ZoneStatus {
 // container finds a container by name or by a unique ID prefix (4+ characters).
 func (v *view) container(s string) *enforcer.Container {
 	s = strings.TrimPrefix(s, "/")
-	if c := v.byName[s]; c != nil {
+	if c := v.index().byName[s]; c != nil {
 		return c
 	}
 	if len(s) < 4 {

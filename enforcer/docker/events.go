@@ -38,6 +38,7 @@ func (t *Tracker) onContainer(ctx context.Context, m events.Message) bool {
 		defer t.mu.Unlock()
 		_, ok := t.containers[id]
 		delete(t.containers, id)
+		t.membersDirty = true
 		return ok
 	}
 	s, err := t.listOne(ctx, id)
@@ -54,6 +55,7 @@ func (t *Tracker) onContainer(ctx context.Context, m events.Message) bool {
 		}
 	case s == nil:
 		delete(t.containers, id) // already gone; its destroy event follows
+		t.membersDirty = true
 		return tc != nil
 	case tc == nil:
 		tc = newTracked(toContainer(*s))
@@ -62,6 +64,7 @@ func (t *Tracker) onContainer(ctx context.Context, m events.Message) bool {
 		tc.setFromList(*s)
 	}
 	// The list view may lag the event; the event's action is authoritative.
+	tc.dirty = true
 	switch m.Action {
 	case events.ActionStart:
 		tc.c.Running = true
@@ -109,8 +112,12 @@ func (t *Tracker) onNetwork(ctx context.Context, m events.Message) bool {
 		defer t.mu.Unlock()
 		_, ok := t.networks[nid]
 		delete(t.networks, nid)
+		t.netsDirty = true
 		for _, tc := range t.containers {
-			delete(tc.eps, nid)
+			if _, ok := tc.eps[nid]; ok {
+				delete(tc.eps, nid)
+				tc.dirty = true
+			}
 			delete(tc.provisional, nid)
 		}
 		return ok
@@ -124,6 +131,7 @@ func (t *Tracker) onNetwork(ctx context.Context, m events.Message) bool {
 		_, ok := tc.eps[nid]
 		delete(tc.eps, nid)
 		delete(tc.provisional, nid)
+		tc.dirty = true
 		return ok
 	case events.ActionCreate, events.ActionConnect:
 		start := time.Now()
@@ -149,6 +157,7 @@ func (t *Tracker) refreshNetwork(ctx context.Context, nid, cid string) bool {
 	n := toNetwork(ni)
 	t.mu.Lock()
 	t.networks[nid] = n
+	t.netsDirty = true
 	if r, ok := ni.Containers[cid]; ok && cid != "" {
 		tc := t.containers[cid]
 		if tc == nil {
@@ -167,6 +176,7 @@ func (t *Tracker) refreshNetwork(ctx context.Context, nid, cid string) bool {
 		// process runs and before the start event: the enforcer must
 		// classify it now, so it counts as running from here.
 		tc.c.Running = true
+		tc.dirty = true
 	}
 	t.mu.Unlock()
 	if n.Bridge != "" {
@@ -190,6 +200,7 @@ func (t *Tracker) refreshContainer(ctx context.Context, id string) {
 	case tc == nil:
 	case s == nil:
 		delete(t.containers, id)
+		t.membersDirty = true
 	default:
 		tc.setFromList(*s)
 	}

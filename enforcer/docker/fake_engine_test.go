@@ -170,6 +170,14 @@ func (f *fakeEngine) rename(id, name string) {
 	f.containers[id] = c
 }
 
+func (f *fakeEngine) relabel(id string, labels map[string]string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.containers[id]
+	c.Labels = labels
+	f.containers[id] = c
+}
+
 func (f *fakeEngine) removeContainer(id string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -79,6 +79,7 @@ func (t *Tracker) resolvePorts(bridge string) bool {
 				changed = true
 				ep.HostVeth = m.Veth
 				tc.eps[nid] = ep
+				tc.dirty = true
 			}
 			if m.Verified {
 				delete(tc.provisional, nid)

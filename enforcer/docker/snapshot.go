@@ -8,38 +8,183 @@ import (
 	"github.com/zonewall/zonewall/enforcer"
 )
 
-// snapshotLocked deep-copies the inventory in a deterministic order:
-// networks and containers by name then ID, endpoints by network name.
-func (t *Tracker) snapshotLocked() enforcer.Inventory {
-	var inv enforcer.Inventory
-	for _, n := range t.networks {
-		n.Subnets = slices.Clone(n.Subnets)
-		inv.Networks = append(inv.Networks, n)
-	}
-	slices.SortFunc(inv.Networks, func(a, b enforcer.Network) int {
-		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID))
-	})
-	for _, tc := range t.containers {
-		c := tc.c
-		c.Labels = maps.Clone(c.Labels)
-		if c.Labels == nil {
-			c.Labels = map[string]string{}
-		}
-		c.Ports = slices.Clone(c.Ports)
-		slices.SortFunc(c.Ports, func(a, b enforcer.PublishedPort) int {
-			return cmp.Or(cmp.Compare(a.HostPort, b.HostPort), cmp.Compare(a.Proto, b.Proto), a.HostIP.Compare(b.HostIP))
-		})
-		c.Endpoints = nil
-		for _, ep := range tc.eps {
-			c.Endpoints = append(c.Endpoints, ep)
-		}
-		slices.SortFunc(c.Endpoints, func(a, b enforcer.Endpoint) int {
-			return cmp.Or(cmp.Compare(a.NetworkName, b.NetworkName), cmp.Compare(a.NetworkID, b.NetworkID))
-		})
-		inv.Containers = append(inv.Containers, c)
-	}
-	slices.SortFunc(inv.Containers, func(a, b enforcer.Container) int {
-		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID))
-	})
+// The tracker keeps its last snapshot: one immutable enforcer.Container per
+// container (built once per change, its maps and slices never written again)
+// and the sorted lists. A snapshot rebuilds only what changed since the last
+// one, so a sync after one event costs one container's copy plus one copy of
+// the list, not a deep copy and a sort of everything.
+//
+// Every mutation of the tracked state marks what it touched: tracked.dirty
+// for a container, netsDirty for the networks, membersDirty when containers
+// were added or removed. A marked container whose rebuilt value equals its
+// previous one keeps its revision: events that change nothing do not bump
+// the inventory's revision.
+
+// snapCache is the last snapshot and what it was built from.
+type snapCache struct {
+	rev        uint64                        // inventory revision; 0 before the first snapshot
+	networks   []enforcer.Network            // sorted by name then ID
+	containers []enforcer.Container          // sorted by name then ID
+	built      map[string]enforcer.Container // by ID: the value in containers
+}
+
+// Snapshot returns the inventory, sorted deterministically: networks and
+// containers by name then ID, endpoints by network name, ports by host port.
+//
+// The returned Inventory and everything it references (slices, label maps)
+// are shared with the tracker and with other snapshots: they are READ-ONLY.
+// The tracker never writes into a value it has handed out; a change builds
+// new values. Consumers that need to modify must copy first.
+func (t *Tracker) Snapshot() enforcer.Inventory {
+	inv, _ := t.SnapshotRev()
 	return inv
+}
+
+// SnapshotRev is Snapshot with the inventory's revision: equal nonzero
+// revisions from one Tracker mean equal inventories, so a consumer can skip
+// comparing them. Each Container carries its own Rev likewise.
+func (t *Tracker) SnapshotRev() (enforcer.Inventory, uint64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.refreshSnapshotLocked()
+	return enforcer.Inventory{Networks: t.snap.networks, Containers: t.snap.containers}, t.snap.rev
+}
+
+// nextRevLocked hands out tracker-wide revisions (container and inventory).
+func (t *Tracker) nextRevLocked() uint64 {
+	t.revCounter++
+	return t.revCounter
+}
+
+// refreshSnapshotLocked brings t.snap up to date with the tracked state.
+func (t *Tracker) refreshSnapshotLocked() {
+	s := &t.snap
+	if s.built == nil {
+		s.built = map[string]enforcer.Container{}
+	}
+	changed := s.rev == 0
+	if t.netsDirty {
+		t.netsDirty = false
+		if nets := sortedNetworks(t.networks); !slices.EqualFunc(nets, s.networks, equalNetwork) {
+			s.networks, changed = nets, true
+		}
+	}
+
+	var updated []enforcer.Container // changed values of containers already listed
+	added := false
+	for id, tc := range t.containers {
+		if !tc.dirty {
+			continue
+		}
+		tc.dirty = false
+		c := buildContainer(tc)
+		old, had := s.built[id]
+		if had && equalContainer(old, c) {
+			continue
+		}
+		c.Rev = t.nextRevLocked()
+		s.built[id] = c
+		changed = true
+		if had {
+			updated = append(updated, c)
+		} else {
+			added = true
+		}
+	}
+	removed := false
+	if t.membersDirty {
+		t.membersDirty = false
+		for id := range s.built {
+			if _, ok := t.containers[id]; !ok {
+				delete(s.built, id)
+				removed, changed = true, true
+			}
+		}
+	}
+	if !changed {
+		return
+	}
+	s.rev = t.nextRevLocked()
+	if len(updated) == 0 && !added && !removed {
+		return // only the networks changed
+	}
+	s.containers = mergeContainers(s.containers, s.built, updated, added || removed)
+}
+
+// mergeContainers builds the new sorted list from the old one. Changed
+// values whose sort key stayed are replaced in place (found by binary
+// search); anything else (adds, removes, renames) rebuilds from built and
+// sorts. The old slice is never written: snapshots handed out keep it.
+func mergeContainers(old []enforcer.Container, built map[string]enforcer.Container, updated []enforcer.Container, membership bool) []enforcer.Container {
+	if !membership {
+		out := slices.Clone(old)
+		for _, c := range updated {
+			i, found := slices.BinarySearchFunc(out, c, compareContainers)
+			if !found {
+				membership = true // renamed: its position moves
+				break
+			}
+			out[i] = c
+		}
+		if !membership {
+			return out
+		}
+	}
+	out := make([]enforcer.Container, 0, len(built))
+	for _, c := range built {
+		out = append(out, c)
+	}
+	slices.SortFunc(out, compareContainers)
+	return out
+}
+
+func compareContainers(a, b enforcer.Container) int {
+	return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID))
+}
+
+// buildContainer makes the immutable snapshot value of one container: its
+// own copies of labels, ports and endpoints, sorted.
+func buildContainer(tc *tracked) enforcer.Container {
+	c := tc.c
+	c.Labels = maps.Clone(c.Labels)
+	if c.Labels == nil {
+		c.Labels = map[string]string{}
+	}
+	c.Ports = slices.Clone(c.Ports)
+	slices.SortFunc(c.Ports, func(a, b enforcer.PublishedPort) int {
+		return cmp.Or(cmp.Compare(a.HostPort, b.HostPort), cmp.Compare(a.Proto, b.Proto), a.HostIP.Compare(b.HostIP))
+	})
+	c.Endpoints = nil
+	for _, ep := range tc.eps {
+		c.Endpoints = append(c.Endpoints, ep)
+	}
+	slices.SortFunc(c.Endpoints, func(a, b enforcer.Endpoint) int {
+		return cmp.Or(cmp.Compare(a.NetworkName, b.NetworkName), cmp.Compare(a.NetworkID, b.NetworkID))
+	})
+	c.Rev = 0
+	return c
+}
+
+// equalContainer compares everything but Rev.
+func equalContainer(a, b enforcer.Container) bool {
+	return a.ID == b.ID && a.Name == b.Name && a.Image == b.Image && a.NetworkMode == b.NetworkMode &&
+		a.Running == b.Running && maps.Equal(a.Labels, b.Labels) &&
+		slices.Equal(a.Endpoints, b.Endpoints) && slices.Equal(a.Ports, b.Ports)
+}
+
+func sortedNetworks(m map[string]enforcer.Network) []enforcer.Network {
+	out := make([]enforcer.Network, 0, len(m))
+	for _, n := range m {
+		n.Subnets = slices.Clone(n.Subnets)
+		out = append(out, n)
+	}
+	slices.SortFunc(out, func(a, b enforcer.Network) int {
+		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID))
+	})
+	return out
+}
+
+func equalNetwork(a, b enforcer.Network) bool {
+	return a.ID == b.ID && a.Name == b.Name && a.Driver == b.Driver && a.Bridge == b.Bridge &&
+		a.Internal == b.Internal && a.Default == b.Default && slices.Equal(a.Subnets, b.Subnets)
 }

@@ -32,6 +32,7 @@ func (t *Tracker) fullSync(ctx context.Context) error {
 	old := t.containers
 	t.networks = nets
 	t.containers = make(map[string]*tracked, len(list))
+	t.netsDirty, t.membersDirty = true, true // every tracked is new, hence dirty
 	for _, s := range list {
 		t.containers[s.ID] = newTracked(toContainer(s))
 	}

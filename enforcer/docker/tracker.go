@@ -35,6 +35,13 @@ type Tracker struct {
 	networks   map[string]enforcer.Network // by ID
 	containers map[string]*tracked         // by ID
 	lastEvent  int64                       // unix nanoseconds of the newest event seen
+
+	// Snapshot bookkeeping (snapshot.go), under mu: what changed since the
+	// last snapshot, and the last snapshot itself.
+	netsDirty    bool // networks map written
+	membersDirty bool // containers removed (or the map replaced)
+	revCounter   uint64
+	snap         snapCache
 }
 
 // tracked is one container; its endpoints are kept by network ID because
@@ -43,6 +50,7 @@ type tracked struct {
 	c           enforcer.Container // Endpoints unused here
 	eps         map[string]enforcer.Endpoint
 	provisional map[string]bool // network IDs whose veth is not verified by MAC yet
+	dirty       bool            // changed since the last snapshot (c or eps)
 }
 
 // setFromList takes a ContainerList entry. Attached endpoints mean Docker
@@ -51,10 +59,11 @@ type tracked struct {
 func (tc *tracked) setFromList(s container.Summary) {
 	tc.c = toContainer(s)
 	tc.c.Running = tc.c.Running || len(tc.eps) > 0
+	tc.dirty = true
 }
 
 func newTracked(c enforcer.Container) *tracked {
-	return &tracked{c: c, eps: map[string]enforcer.Endpoint{}, provisional: map[string]bool{}}
+	return &tracked{c: c, eps: map[string]enforcer.Endpoint{}, provisional: map[string]bool{}, dirty: true}
 }
 
 // Option configures a Tracker.
@@ -84,6 +93,9 @@ func newTracker(eng engine, log *slog.Logger, ports portFinder, opts ...Option) 
 		resync:     make(chan chan error),
 		networks:   map[string]enforcer.Network{},
 		containers: map[string]*tracked{},
+		// Revisions of different trackers (processes, one-shot reads)
+		// must not collide: start from the clock.
+		revCounter: uint64(time.Now().UnixNano()),
 	}
 	for _, o := range opts {
 		o(t)
@@ -95,13 +107,6 @@ func newTracker(eng engine, log *slog.Logger, ports portFinder, opts ...Option) 
 // true while Docker is unreachable: the last inventory remains the best
 // knowledge, and the enforcer keeps enforcing it.
 func (t *Tracker) Synced() bool { return t.synced.Load() }
-
-// Snapshot returns a deep copy of the inventory, sorted deterministically.
-func (t *Tracker) Snapshot() enforcer.Inventory {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	return t.snapshotLocked()
-}
 
 // Resync re-lists every network and container. While Run is running the
 // request is served by its loop, so it never races with event handling.

@@ -108,8 +108,13 @@ func (s *Store) SaveApplied(a Applied, nftText string) error {
 }
 
 // LoadApplied returns the last applied ruleset; ok is false if none was saved.
+// Container revisions are cleared: they numbered the live source of the
+// process that saved them, and must not be matched against the current one.
 func (s *Store) LoadApplied() (a Applied, ok bool, err error) {
 	ok, err = s.readJSON(appliedFile, &a)
+	for i := range a.Inventory.Containers {
+		a.Inventory.Containers[i].Rev = 0
+	}
 	return a, ok, err
 }
 

@@ -112,3 +112,20 @@ func TestLockIsExclusive(t *testing.T) {
 	}
 	again()
 }
+
+// A saved inventory's container revisions belong to the process that saved
+// it: loading clears them so no cache mistakes them for current ones.
+func TestLoadAppliedClearsRevisions(t *testing.T) {
+	st, _ := Open(t.TempDir())
+	a := Applied{Inventory: enforcer.Inventory{Containers: []enforcer.Container{{ID: "c1", Name: "web", Rev: 42}}}}
+	if err := st.SaveApplied(a, ""); err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := st.LoadApplied()
+	if !ok || err != nil || len(got.Inventory.Containers) != 1 {
+		t.Fatalf("ok=%v err=%v inv=%+v", ok, err, got.Inventory)
+	}
+	if r := got.Inventory.Containers[0].Rev; r != 0 {
+		t.Fatalf("Rev = %d after load, want 0", r)
+	}
+}
