@@ -113,7 +113,7 @@ type Daemon struct {
 	drifts      int
 	reloadFail  int
 	verifyFails int
-	lastRuleset Ruleset // last accepted by the kernel, for drop attribution
+	lastRuleset Ruleset       // last accepted by the kernel, for drop attribution
 	viewMatches atomic.Uint64 // ZoneOf calls made by buildView (memo misses)
 	hostAddrs   []netip.Addr
 	hostAddrsAt time.Time

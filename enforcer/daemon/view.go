@@ -19,7 +19,7 @@ import (
 // never written (the lookup index is filled once, on first use).
 type view struct {
 	policy     *zones.Policy
-	inv        enforcer.Inventory // read-only (see enforcer/docker's Snapshot)
+	inv        enforcer.Inventory  // read-only (see enforcer/docker's Snapshot)
 	members    map[string]memberAt // container ID -> membership
 	containers []*enforcer.Container
 
