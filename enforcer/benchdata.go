@@ -46,7 +46,9 @@ func BenchInventory(n, nZones int) Inventory {
 	return inv
 }
 
-// BenchContainer is container number i of BenchInventory.
+// BenchContainer is container number i of BenchInventory. Its Rev is
+// i+1, as a tracker that numbers the containers' revisions would set it
+// (distinct per container, unchanged while the container is).
 func BenchContainer(i, nZones int) Container {
 	a4 := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
 	a6 := netip.AddrFrom16([16]byte{0xfd, 0x88, 13: byte(i >> 16), 14: byte(i >> 8), 15: byte(i)})
@@ -54,5 +56,5 @@ func BenchContainer(i, nZones int) Container {
 		Labels: map[string]string{"tier": fmt.Sprintf("z%d", i%nZones)}, NetworkMode: "back", Running: true,
 		Endpoints: []Endpoint{{NetworkID: "n1", NetworkName: "back", Bridge: "br-bench",
 			HostVeth: fmt.Sprintf("veth%07x", i), MAC: fmt.Sprintf("02:42:%02x:%02x:%02x:%02x", byte(i>>24), byte(i>>16), byte(i>>8), byte(i)),
-			IPv4: a4, IPv6: a6}}}
+			IPv4: a4, IPv6: a6}}, Rev: uint64(i) + 1}
 }

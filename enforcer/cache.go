@@ -14,15 +14,22 @@ import (
 // and a container start changes the membership of one container only.
 // An entry is reused only when everything ZoneOf looks at (name, image,
 // labels, network names) and the policy (by pointer) are unchanged, so a
-// cache never changes what Compile returns. Entries of containers missing
-// from a compile's inventory are dropped at the end of that compile.
-// The zero value is ready; a Cache is safe for concurrent compiles.
+// cache never changes what Compile returns; a nonzero Container.Rev equal
+// to the entry's proves that without comparing. Entries of containers
+// missing from a compile's inventory are dropped at the end of that
+// compile. The zero value is ready; a Cache is safe for concurrent
+// compiles.
 type Cache struct {
 	mu      sync.Mutex
 	policy  *zones.Policy
 	entries map[string]*cacheEntry // container ID ->
-	gen     uint64                 // bumped per compile; entries not seen in it are dropped
-	seen    int                    // entries seen in this compile
+	gen     uint64                 // bumped per compile; entries not placed in it are dropped
+	// order lists the entries in the order the last compile placed them
+	// (its inventory order): a stable order costs one comparison per
+	// container, and the entries after cursor at the end are exactly the
+	// ones to drop, found without walking the others.
+	order   cacheEntry // sentinel of a ring
+	cursor  *cacheEntry
 	hits    int
 	misses  int
 	patched int // compiles whose membership sets were patched, not built
@@ -31,15 +38,20 @@ type Cache struct {
 	// from it, as Applier requires of applied elements anyway.
 	allowSets      map[string][]Element
 	allowResolvers []netip.Addr
-	member         memberState // membership sets of the last compile of policy
+	member         memberState  // membership sets of the last compile of policy
+	reach          zoneNetworks // networks of every zone, summed over the entries
 }
 
 type cacheEntry struct {
-	name, image string
-	labels      map[string]string // a copy: callers may reuse their maps
-	networks    []string          // sorted, as ZoneOf saw them
-	m           zones.Membership
-	seen        uint64
+	id, name, image string
+	rev             uint64            // Container.Rev the entry is known to match; 0: none
+	labels          map[string]string // a copy: callers may reuse their maps
+	networks        []string          // sorted, as ZoneOf saw them
+	m               zones.Membership
+	seen            uint64 // gen of the last compile that placed it
+	class           string // zone or class classify gave it; counted in Cache.reach when counted
+	counted         bool
+	prev, next      *cacheEntry
 }
 
 // CacheStats counts lookups since the cache was made; Patched counts the
@@ -58,6 +70,10 @@ func (c *Cache) Stats() CacheStats {
 type membership struct {
 	p *zones.Policy
 	c *Cache
+	// dup is set when two running containers share an ID: they share an
+	// entry, so the summed networks cannot tell them apart.
+	dup   bool
+	local zoneNetworks // without a cache: this compile's count
 }
 
 // begin locks the cache for one compile of p; end must follow.
@@ -67,48 +83,110 @@ func (c *Cache) begin(p *zones.Policy) *membership {
 	}
 	c.mu.Lock()
 	if c.policy != p || c.entries == nil {
-		c.policy, c.entries, c.allowSets, c.member = p, map[string]*cacheEntry{}, nil, memberState{} // a new policy invalidates everything
+		// a new policy invalidates everything
+		c.policy, c.entries, c.allowSets, c.member, c.reach = p, map[string]*cacheEntry{}, nil, memberState{}, zoneNetworks{}
+		c.order.prev, c.order.next = &c.order, &c.order
 	}
-	c.gen, c.seen = c.gen+1, 0
+	c.gen++
+	c.cursor = &c.order
 	return &membership{p: p, c: c}
 }
 
-// end drops the entries of containers this compile did not look up and
-// unlocks the cache.
-func (m *membership) end() {
+// drop removes the entries of containers this compile did not place: the
+// ones after the cursor.
+func (m *membership) drop() {
 	c := m.c
 	if c == nil {
 		return
 	}
-	if c.seen < len(c.entries) { // a walk of every entry only when some went
-		maps.DeleteFunc(c.entries, func(_ string, e *cacheEntry) bool { return e.seen != c.gen })
+	for e := c.cursor.next; e != &c.order; {
+		next := e.next
+		c.uncount(e)
+		e.unlink()
+		delete(c.entries, e.id)
+		e = next
 	}
-	c.mu.Unlock()
 }
 
-// zoneOf is p.ZoneOf(zonesContainer(ct)), memoized by container ID.
+// end unlocks the cache.
+func (m *membership) end() {
+	if m.c != nil {
+		m.c.mu.Unlock()
+	}
+}
+
+// entry is the cache entry of a running container, placed in this
+// compile's order (nil without a cache).
+func (m *membership) entry(ct *Container) *cacheEntry {
+	c := m.c
+	e := c.entries[ct.ID]
+	switch {
+	case e == nil:
+		e = &cacheEntry{id: ct.ID}
+		c.entries[ct.ID] = e
+		m.fill(e, ct)
+	case e.seen == c.gen: // a second container with this ID
+		m.dup = true
+		if !m.hit(e, ct) {
+			c.uncount(e)
+			m.fill(e, ct)
+		}
+		return e
+	case !m.hit(e, ct):
+		c.uncount(e)
+		m.fill(e, ct)
+	}
+	e.seen = c.gen
+	c.place(e)
+	return e
+}
+
+// hit reports whether e holds ct's membership, counting the lookup.
+func (m *membership) hit(e *cacheEntry, ct *Container) bool {
+	if (ct.Rev != 0 && ct.Rev == e.rev) || e.matches(ct) {
+		e.rev = ct.Rev // what ZoneOf looks at is unchanged in this revision too
+		m.c.hits++
+		return true
+	}
+	return false
+}
+
+// fill computes e's membership for ct.
+func (m *membership) fill(e *cacheEntry, ct *Container) {
+	m.c.misses++
+	zc := zonesContainer(ct)
+	e.name, e.image, e.labels, e.networks, e.rev = zc.Name, zc.Image, maps.Clone(zc.Labels), zc.Networks, ct.Rev
+	e.m = m.p.ZoneOf(zc)
+}
+
+// place moves e right after the cursor (usually it is there already).
+func (c *Cache) place(e *cacheEntry) {
+	if c.cursor.next != e {
+		if e.next != nil {
+			e.unlink()
+		}
+		e.prev, e.next = c.cursor, c.cursor.next
+		e.prev.next, e.next.prev = e, e
+	}
+	c.cursor = e
+}
+
+func (e *cacheEntry) unlink() {
+	e.prev.next, e.next.prev = e.next, e.prev
+	e.prev, e.next = nil, nil
+}
+
+// zoneOf is p.ZoneOf(zonesContainer(ct)), memoized by container ID; it
+// neither adds nor keeps entries (a container's own lookup does).
 func (m *membership) zoneOf(ct *Container) zones.Membership {
 	if m.c == nil {
 		return m.p.ZoneOf(zonesContainer(ct))
 	}
-	e := m.c.entries[ct.ID]
-	if e != nil && e.matches(ct) {
-		m.c.hits++
-		if e.seen != m.c.gen {
-			e.seen = m.c.gen
-			m.c.seen++
-		}
+	if e := m.c.entries[ct.ID]; e != nil && m.hit(e, ct) {
 		return e.m
 	}
 	m.c.misses++
-	zc := zonesContainer(ct)
-	e = &cacheEntry{name: zc.Name, image: zc.Image, labels: maps.Clone(zc.Labels), networks: zc.Networks,
-		m: m.p.ZoneOf(zc), seen: m.c.gen}
-	if old := m.c.entries[ct.ID]; old == nil || old.seen != m.c.gen {
-		m.c.seen++ // a replaced entry seen earlier in this compile was counted then
-	}
-	m.c.entries[ct.ID] = e
-	return e.m
+	return m.p.ZoneOf(zonesContainer(ct))
 }
 
 // matches reports whether ct shows ZoneOf exactly what the entry was

@@ -33,9 +33,30 @@ func randomInventory(r *rand.Rand, n, nZones int) Inventory {
 			c.Endpoints = append(c.Endpoints, ep)
 		}
 		c.Running = r.IntN(8) != 0
+		c.Rev = newRev(r)
 		inv.Containers = append(inv.Containers, c)
 	}
 	return inv
+}
+
+// lastRev numbers revisions as a tracker would: a fresh one per change.
+var lastRev uint64
+
+// newRev is a fresh revision, or (one time in three) 0: a source that
+// sets none, so that both cache paths are exercised.
+func newRev(r *rand.Rand) uint64 {
+	if r.IntN(3) == 0 {
+		return 0
+	}
+	lastRev++
+	return lastRev
+}
+
+// changed gives c a new revision if its source sets them.
+func changed(r *rand.Rand, c *Container) {
+	if c.Rev != 0 {
+		c.Rev = newRev(r)
+	}
 }
 
 // randomPolicy is BenchPolicy with a few zones selecting by name, network
@@ -103,14 +124,14 @@ func TestCacheInvalidation(t *testing.T) {
 
 	inv.Containers[0].Labels = map[string]string{"tier": "z2"}
 	_, rep := Compile(p, inv, opts)
-	if got := rep.Members[inv.Containers[0].ID]; got != "z2" {
+	if got := rep.Members()[inv.Containers[0].ID]; got != "z2" {
 		t.Fatalf("after a label change member = %q, want z2", got)
 	}
 
 	p2 := BenchPolicy(3)
 	p2.Zones[2].Members = []zones.Selector{{Label: "tier=nothing"}}
 	_, rep = Compile(p2, inv, opts)
-	if got := rep.Members[inv.Containers[0].ID]; got != ClassUnzoned {
+	if got := rep.Members()[inv.Containers[0].ID]; got != ClassUnzoned {
 		t.Fatalf("after a policy change member = %q, want unzoned", got)
 	}
 	before := cache.Stats()
@@ -129,7 +150,8 @@ func TestCacheInvalidation(t *testing.T) {
 func mutate(r *rand.Rand, inv Inventory, nZones int) Inventory {
 	next := Inventory{Networks: inv.Networks}
 	for _, c := range inv.Containers {
-		switch r.IntN(10) {
+		op := r.IntN(10)
+		switch op {
 		case 0: // gone
 			continue
 		case 1:
@@ -140,6 +162,9 @@ func mutate(r *rand.Rand, inv Inventory, nZones int) Inventory {
 			c.Endpoints = c.Endpoints[:1]
 		case 4:
 			c.Running = !c.Running
+		}
+		if op <= 4 {
+			changed(r, &c)
 		}
 		next.Containers = append(next.Containers, c)
 	}
@@ -203,6 +228,7 @@ func changeOne(r *rand.Rand, inv Inventory, nZones int) Inventory {
 		case 5:
 			c.Running = !c.Running
 		}
+		changed(r, &c)
 		cs[i] = c
 	}
 	inv.Containers = cs
@@ -247,4 +273,48 @@ func TestParseMACAgreesWithNet(t *testing.T) {
 			t.Errorf("parseMAC(%q) = %x, %v; net.ParseMAC: %x, %v", s, mac, ok, hw, err)
 		}
 	}
+}
+
+// Container.Rev: an equal nonzero Rev is a hit without comparing (so a
+// source that breaks the contract would see stale zones: the test uses
+// that to prove no comparison happened); a new Rev or Rev 0 compares
+// everything, and a new Rev with the same content is still a hit.
+func TestCacheRev(t *testing.T) {
+	p := BenchPolicy(3)
+	inv := BenchInventory(3, 3)
+	cache := &Cache{}
+	opts := Options{Cache: cache}
+	Compile(p, inv, opts)
+	step := func(what string, wantZone string, wantHits, wantMisses int) {
+		t.Helper()
+		before := cache.Stats()
+		_, rep := Compile(p, inv, opts)
+		st := cache.Stats()
+		if got := rep.Members()[inv.Containers[0].ID]; got != wantZone {
+			t.Errorf("%s: cached zone %q, want %q", what, got, wantZone)
+		}
+		if st.Hits-before.Hits != wantHits || st.Misses-before.Misses != wantMisses {
+			t.Errorf("%s: %d hits, %d misses; want %d, %d", what, st.Hits-before.Hits, st.Misses-before.Misses, wantHits, wantMisses)
+		}
+	}
+	step("unchanged", "z0", 3, 0)
+
+	c := &inv.Containers[0]
+	c.Labels = map[string]string{"tier": "z1"} // same Rev: the entry is trusted
+	Compile(p, inv, opts)
+	if got := cache.Stats(); got.Misses != 3 {
+		t.Fatalf("same Rev with other labels was looked up again: %+v", got)
+	}
+
+	c.Rev = 100 // new revision: compared, and the labels differ
+	step("new Rev, new labels", "z1", 2, 1)
+	c.Rev = 101 // new revision, same content: compared, still a hit
+	step("new Rev, same content", "z1", 3, 0)
+	c.Labels = map[string]string{"tier": "z2"}
+	c.Rev = 0 // no revision: every compile compares
+	step("Rev 0, new labels", "z2", 2, 1)
+	step("Rev 0, unchanged", "z2", 3, 0)
+	c.Rev = 101 // a Rev seen before, but the entry was filled under Rev 0
+	c.Labels = map[string]string{"tier": "z0"}
+	step("Rev again after Rev 0", "z0", 2, 1)
 }

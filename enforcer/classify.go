@@ -11,8 +11,7 @@ import (
 
 // classification is the membership part of compilation.
 type classification struct {
-	endpoints []epClaims        // filterable endpoints, in inventory order
-	zoneOf    map[string]string // container ID -> zone or class name
+	endpoints []epClaims // filterable endpoints, in inventory order
 }
 
 // classify decides the zone id of every endpoint of every running container
@@ -22,21 +21,27 @@ func classify(mem *membership, inv Inventory, ids map[string]uint8, r *Report) c
 	for _, n := range inv.Networks {
 		nets[n.ID] = n
 	}
-	cls := classification{zoneOf: make(map[string]string, len(inv.Containers)),
-		endpoints: mem.claimBuffer(len(inv.Containers))}
-	r.Members = cls.zoneOf
+	cls := classification{endpoints: mem.claimBuffer(len(inv.Containers))}
 	for i := range inv.Containers {
 		c := &inv.Containers[i]
 		if !c.Running {
 			continue
 		}
-		id, name := containerZone(mem, c, ids, r)
+		var e *cacheEntry
+		var m zones.Membership
+		if mem.c != nil {
+			e = mem.entry(c)
+			m = e.m
+		} else {
+			m = mem.zoneOf(c)
+		}
+		id, name := containerZone(m, c, ids, r)
 		if c.NetworkMode == "host" {
-			cls.zoneOf[c.ID] = ClassHostNetwork
+			mem.classified(c, e, ClassHostNetwork)
 			r.add(c, FindingHostNetwork, "shares the host's network namespace; its traffic cannot be filtered per container")
 			continue
 		}
-		cls.zoneOf[c.ID] = name
+		mem.classified(c, e, name)
 		if peer, ok := strings.CutPrefix(c.NetworkMode, "container:"); ok {
 			sharedNamespace(mem, inv, c, peer, ids, r)
 			continue
@@ -68,9 +73,9 @@ func classify(mem *membership, inv Inventory, ids map[string]uint8, r *Report) c
 	return cls
 }
 
-// containerZone matches a container against the zones.
-func containerZone(mem *membership, c *Container, ids map[string]uint8, r *Report) (uint8, string) {
-	m := mem.zoneOf(c)
+// containerZone is the zone of a container with membership m, reporting
+// why when it is none.
+func containerZone(m zones.Membership, c *Container, ids map[string]uint8, r *Report) (uint8, string) {
 	switch {
 	case m.Conflict():
 		// A copy: with a Cache, m.Matched is shared with later compiles.
@@ -85,6 +90,21 @@ func containerZone(mem *membership, c *Container, ids map[string]uint8, r *Repor
 		return ZoneIDUnzoned, ClassUnzoned
 	}
 	return id, m.Zone
+}
+
+// memberClass is the zone or class name of running container c with
+// membership m (as Report.Members gives it).
+func memberClass(c *Container, m zones.Membership, ids map[string]uint8) string {
+	if c.NetworkMode == "host" {
+		return ClassHostNetwork
+	}
+	switch _, ok := ids[m.Zone]; {
+	case m.Conflict():
+		return ClassConflict
+	case m.Zone == "" || !ok:
+		return ClassUnzoned
+	}
+	return m.Zone
 }
 
 // sharedNamespace reports a container that lives in another's namespace:

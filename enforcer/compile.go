@@ -37,23 +37,26 @@ func Compile(p *zones.Policy, inv Inventory, opts Options) (*Ruleset, Report) {
 	for name, id := range ids {
 		rs.Zones[id] = name
 	}
-	cls := classifyAndFill(rs, p, inv, settings, ids, opts, &report)
-	unreachableFlows(p, inv, cls, &report)
+	classifyAndFill(rs, p, inv, settings, ids, opts, &report)
+	report.members = memberSource{p: p, containers: inv.Containers, ids: ids}
 	return rs, report
 }
 
 // classifyAndFill is the part of Compile that the cache serves: zone
 // membership of every container, the allow sets (which depend on the
 // policy only) and the membership sets (patched from the previous
-// compile's). The allow sets are filled before membership, so that the
-// cache records exactly the sets fillAllow filled.
-func classifyAndFill(rs *Ruleset, p *zones.Policy, inv Inventory, settings zones.Settings, ids map[string]uint8, opts Options, r *Report) classification {
+// compile's) and the flows between zones without a common network (from
+// the cache's count of networks per zone). The allow sets are filled
+// before membership, so that the cache records exactly the sets fillAllow
+// filled.
+func classifyAndFill(rs *Ruleset, p *zones.Policy, inv Inventory, settings zones.Settings, ids map[string]uint8, opts Options, r *Report) {
 	mem := opts.Cache.begin(p)
 	defer mem.end()
 	cls := classify(mem, inv, ids, r)
+	mem.drop()
 	mem.allow(rs, opts.Resolvers, func() { fillAllow(rs, p, settings, ids, opts) })
 	fillMembership(mem, rs, cls)
-	return cls
+	unreachableFlows(p, mem.networksOfZones(inv, ids), r)
 }
 
 // withDefaults fills every setting the policy left empty.

@@ -37,10 +37,10 @@ func TestCompileReport(t *testing.T) {
 			t.Errorf("conflict zones = %v, want [api extra]", f.Zones)
 		}
 	}
-	if got := rep.Members["c-web"]; got != "web" {
+	if got := rep.Members()["c-web"]; got != "web" {
 		t.Errorf("member c-web = %q", got)
 	}
-	if got := rep.Members["c-both"]; got != ClassConflict {
+	if got := rep.Members()["c-both"]; got != ClassConflict {
 		t.Errorf("member c-both = %q", got)
 	}
 }

@@ -1,5 +1,7 @@
 package enforcer
 
+import "github.com/zonewall/zonewall/zones"
+
 // FindingKind classifies something the operator should know about a
 // container or a flow.
 type FindingKind string
@@ -29,9 +31,31 @@ type Finding struct {
 // Report is what Compile found while classifying the inventory.
 type Report struct {
 	Findings []Finding
-	// Zone of every running container by ID: a zone name, or one of the
-	// class names ClassUnzoned, ClassConflict, ClassHostNetwork.
-	Members map[string]string
+	members  memberSource
+}
+
+// memberSource is what Report.Members derives the zones from: building a
+// map of every container in each compile would cost more than the rest of
+// a one-container change.
+type memberSource struct {
+	p          *zones.Policy
+	containers []Container // the compiled inventory's, shared
+	ids        map[string]uint8
+}
+
+// Members returns the zone of every running container by ID: a zone name,
+// or one of the class names ClassUnzoned, ClassConflict, ClassHostNetwork.
+// It matches the containers against the policy again (a compile does not
+// pay for it), so the compiled inventory must not have been modified since.
+func (r Report) Members() map[string]string {
+	out := map[string]string{}
+	for i := range r.members.containers {
+		c := &r.members.containers[i]
+		if c.Running {
+			out[c.ID] = memberClass(c, r.members.p.ZoneOf(zonesContainer(c)), r.members.ids)
+		}
+	}
+	return out
 }
 
 // Class names used in Report.Members and Ruleset.Zones for non-zones.

@@ -25,7 +25,7 @@ type zwCompiled struct {
 func zwCompile(p *zones.Policy, inv enforcer.Inventory, cache *enforcer.Cache) (zwCompiled, error) {
 	rs, rep := enforcer.Compile(p, inv, enforcer.Options{NflogGroup: 7001, Cache: cache})
 	zoned := 0
-	for _, z := range rep.Members {
+	for _, z := range rep.Members() {
 		switch z {
 		case enforcer.ClassUnzoned, enforcer.ClassConflict, enforcer.ClassHostNetwork, enforcer.ClassDefaultBridge:
 		default:
