@@ -235,16 +235,17 @@ func (m *membership) allow(rs *Ruleset, resolvers []netip.Addr, fill func()) {
 // read-only with the rulesets that hold them (an Applier diffs against the
 // applied one): a patch works on a copy.
 type memberState struct {
-	valid  bool
-	eps    []epClaims
-	spare  []epClaims // the buffer before eps, reused by the next compile
-	claims [numMemberKinds][]claim
-	els    [numMemberKinds][]Element
+	valid   bool
+	eps     []epClaims
+	spare   []epClaims // the buffer before eps, reused by the next compile
+	claims  [numMemberKinds][]claim
+	els     [numMemberKinds][]Element
+	patches [numMemberKinds]*SetPatch // how the last patch changed els; nil: built, or unchanged
 }
 
 // store records the sets a full build made.
 func (st *memberState) store(eps []epClaims, cs [numMemberKinds][]claim, els [numMemberKinds][]Element) {
-	st.valid, st.spare, st.eps, st.els, st.claims = true, st.eps, eps, els, cs
+	st.valid, st.spare, st.eps, st.els, st.claims, st.patches = true, st.eps, eps, els, cs, [numMemberKinds]*SetPatch{}
 }
 
 // patch turns the recorded sets into those of eps when few endpoints
@@ -294,9 +295,10 @@ func (st *memberState) patch(eps []epClaims) bool {
 			touched[k] = append(touched[k], c)
 		})
 	}
+	st.patches = [numMemberKinds]*SetPatch{}
 	for k, keys := range touched {
 		if len(keys) > 0 {
-			st.els[k] = patchElements(memberKind(k), st.claims[k], st.els[k], keys)
+			st.els[k], st.patches[k] = patchElements(memberKind(k), st.claims[k], st.els[k], keys)
 		}
 	}
 	st.spare, st.eps = old, eps
@@ -304,33 +306,48 @@ func (st *memberState) patch(eps []epClaims) bool {
 }
 
 // patchElements returns a copy of prev with the elements of keys
-// recomputed from claims (added, replaced or removed).
-func patchElements(k memberKind, claims []claim, prev []Element, keys []claim) []Element {
+// recomputed from claims (added, replaced or removed), and the delta that
+// turns prev into it. The copy is made in one pass, segment by segment.
+func patchElements(k memberKind, claims []claim, prev []Element, keys []claim) ([]Element, *SetPatch) {
 	slices.SortFunc(keys, compareKeys)
 	keys = slices.CompactFunc(keys, func(a, b claim) bool { return compareKeys(a, b) == 0 })
-	els := make([]Element, len(prev), len(prev)+len(keys))
-	copy(els, prev)
+	els := make([]Element, 0, len(prev)+len(keys))
+	delta := &SetPatch{Base: prev}
+	pos := 0 // prev[:pos] is in els or removed
 	for _, key := range keys {
 		lo, _ := slices.BinarySearchFunc(claims, key, compareKeys)
 		hi := lo
 		for hi < len(claims) && compareKeys(claims[hi], key) == 0 {
 			hi++
 		}
-		at, found := slices.BinarySearchFunc(els, key, func(el Element, key claim) int { return compareKeys(elementKey(k, &el), key) })
+		at, found := slices.BinarySearchFunc(prev[pos:], key, func(el Element, key claim) int { return compareKeys(elementKey(k, &el), key) })
+		at += pos
+		els = append(els, prev[pos:at]...)
+		pos = at
+		var el Element
+		if lo < hi {
+			el, _ = groupElement(k, claims[lo:hi], nil)
+		}
 		switch {
-		case lo == hi && found:
-			els = slices.Delete(els, at, at+1)
-		case lo < hi:
-			el, _ := groupElement(k, claims[lo:hi], nil)
-			if found {
-				els[at] = el
-			} else {
-				els = slices.Insert(els, at, el)
+		case found && lo < hi && sameElement(prev[at], el):
+			els = append(els, prev[at])
+		case found:
+			delta.Removed = append(delta.Removed, prev[at])
+			if lo < hi {
+				els = append(els, el)
+				delta.Added = append(delta.Added, el)
 			}
+		case lo < hi:
+			els = append(els, el)
+			delta.Added = append(delta.Added, el)
+		}
+		if found {
+			pos++
 		}
 	}
+	els = append(els, prev[pos:]...)
 	if len(els) == 0 {
-		return nil // as a build leaves an empty set
+		return nil, delta // as a build leaves an empty set
 	}
-	return els
+	return els, delta
 }

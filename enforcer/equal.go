@@ -28,7 +28,7 @@ func (r *Ruleset) Equal(o *Ruleset) bool {
 			return false
 		}
 		for j, s := range t.Sets {
-			if s.Name != u.Sets[j].Name || !slices.EqualFunc(s.Elements, u.Sets[j].Elements, sameElement) {
+			if s.Name != u.Sets[j].Name || !(SameElements(s.Elements, u.Sets[j].Elements) || slices.EqualFunc(s.Elements, u.Sets[j].Elements, sameElement)) {
 				return false
 			}
 		}
@@ -39,6 +39,14 @@ func (r *Ruleset) Equal(o *Ruleset) bool {
 // sameAttribution compares what is not sent to the kernel but names drops.
 func (r *Ruleset) sameAttribution(o *Ruleset) bool {
 	return r.NflogGroup == o.NflogGroup && maps.Equal(r.Zones, o.Zones) && maps.Equal(r.LogPrefixes, o.LogPrefixes)
+}
+
+// SameElements reports whether a and b are the same list: the same array
+// and length. Element lists are never modified in place once handed out
+// (a cached compile shares unchanged ones), so that proves equal contents
+// without comparing them.
+func SameElements(a, b []Element) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 func sameElement(a, b Element) bool {

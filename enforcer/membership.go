@@ -28,11 +28,11 @@ func fillMembership(mem *membership, rs *Ruleset, cls classification) {
 		if st != nil {
 			st.store(eps, cs, els)
 		}
-		writeMemberSets(rs, els)
+		writeMemberSets(rs, els, [numMemberKinds]*SetPatch{})
 		return
 	}
 	mem.c.patched++
-	writeMemberSets(rs, st.els)
+	writeMemberSets(rs, st.els, st.patches)
 }
 
 // memberKind is one of the five per-container sets.
@@ -57,9 +57,10 @@ var memberSetNames = [numMemberKinds]struct {
 
 // writeMemberSets hands the element lists to rs (they are never modified
 // afterwards: a patch clones before it changes anything).
-func writeMemberSets(rs *Ruleset, els [numMemberKinds][]Element) {
+func writeMemberSets(rs *Ruleset, els [numMemberKinds][]Element, patches [numMemberKinds]*SetPatch) {
 	for k, n := range memberSetNames {
-		rs.Table(n.family).Set(n.name).Elements = els[k]
+		s := rs.Table(n.family).Set(n.name)
+		s.Elements, s.Patch = els[k], patches[k]
 	}
 }
 

@@ -43,6 +43,18 @@ type Set struct {
 	Counter  bool
 	Comment  string
 	Elements []Element
+	// Patch, when not nil, says how Elements was made from an earlier
+	// list: Patch.Base with Removed taken out and Added put in. An
+	// applier whose kernel holds exactly Base (the same array and length,
+	// never modified in place) may send just the delta.
+	Patch *SetPatch
+}
+
+// SetPatch is the delta from an earlier element list (Base) to a set's
+// Elements: a changed element is in Removed (old) and Added (new).
+type SetPatch struct {
+	Base           []Element
+	Added, Removed []Element
 }
 
 // Element is one set element: one value (or inclusive range) per key field.

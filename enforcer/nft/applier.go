@@ -160,7 +160,7 @@ func (a *Applier) applyDiff(rs *enforcer.Ruleset) (added, removed int, err error
 		old := a.applied.Table(t.Family)
 		tab := nftTable(t)
 		for _, s := range t.Sets {
-			add, del := diffElements(old.Set(s.Name), s)
+			add, del := setDelta(old.Set(s.Name), s)
 			if len(add) == 0 && len(del) == 0 {
 				continue
 			}

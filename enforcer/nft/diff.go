@@ -4,6 +4,20 @@ import (
 	"github.com/zonewall/zonewall/enforcer"
 )
 
+// setDelta returns the elements to add to and delete from old (what the
+// kernel holds) to get cur: nothing when cur shares old's list, the
+// compile's own delta when cur was patched from exactly old's list (by
+// identity: lists are never modified in place), else a diff.
+func setDelta(old, cur *enforcer.Set) (add, del []enforcer.Element) {
+	switch {
+	case enforcer.SameElements(old.Elements, cur.Elements):
+		return nil, nil
+	case cur.Patch != nil && enforcer.SameElements(old.Elements, cur.Patch.Base):
+		return cur.Patch.Added, cur.Patch.Removed
+	}
+	return diffElements(old, cur)
+}
+
 // diffElements returns the elements to add to and delete from old to get
 // cur. It avoids encoding or rendering: the common prefix and suffix are
 // skipped, and sets in canonical order (Compile sorts every set) are merged
