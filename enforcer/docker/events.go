@@ -168,8 +168,12 @@ func (t *Tracker) refreshNetwork(ctx context.Context, nid, cid string) bool {
 			defer t.refreshContainer(ctx, cid)
 		}
 		ep := endpointFromResource(n, r)
-		if !keepVeth(&ep, tc.eps[nid]) {
+		prev, had := tc.eps[nid]
+		if !keepVeth(&ep, prev) {
 			delete(tc.provisional, nid)
+		}
+		if !had || prev.EndpointID != ep.EndpointID {
+			tc.awaitVeth(nid, time.Now())
 		}
 		tc.eps[nid] = ep
 		// Docker attaches networks while it starts a container, before the

@@ -52,11 +52,23 @@ func (t *Tracker) follow(ctx context.Context, changed func(), bridges <-chan str
 	defer retry.Stop()
 	retryWait := 10 * time.Millisecond
 	armRetry := func() {
+		// A withheld endpoint is published when its grace ends.
+		released, graceEnd := t.releaseExpired(time.Now())
+		if released {
+			changed()
+		}
 		if t.pendingBridges() == nil {
 			retryWait = 10 * time.Millisecond
+			if !graceEnd.IsZero() {
+				retry.Reset(time.Until(graceEnd))
+			}
 			return
 		}
-		retry.Reset(retryWait)
+		wait := retryWait
+		if !graceEnd.IsZero() {
+			wait = min(wait, time.Until(graceEnd))
+		}
+		retry.Reset(wait)
 		retryWait = min(retryWait*2, 2*time.Second)
 	}
 	armRetry()

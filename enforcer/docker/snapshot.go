@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/zonewall/zonewall/enforcer"
 )
@@ -72,12 +73,13 @@ func (t *Tracker) refreshSnapshotLocked() {
 
 	var updated []enforcer.Container // changed values of containers already listed
 	added := false
+	now := time.Now()
 	for id, tc := range t.containers {
 		if !tc.dirty {
 			continue
 		}
 		tc.dirty = false
-		c := buildContainer(tc)
+		c := buildContainer(tc, now, t.vethGrace)
 		old, had := s.built[id]
 		if had && equalContainer(old, c) {
 			continue
@@ -143,8 +145,9 @@ func compareContainers(a, b enforcer.Container) int {
 }
 
 // buildContainer makes the immutable snapshot value of one container: its
-// own copies of labels, ports and endpoints, sorted.
-func buildContainer(tc *tracked) enforcer.Container {
+// own copies of labels, ports and endpoints, sorted, without the endpoints
+// withheld while their veth is unknown (withheld.go).
+func buildContainer(tc *tracked, now time.Time, grace time.Duration) enforcer.Container {
 	c := tc.c
 	c.Labels = maps.Clone(c.Labels)
 	if c.Labels == nil {
@@ -155,8 +158,10 @@ func buildContainer(tc *tracked) enforcer.Container {
 		return cmp.Or(cmp.Compare(a.HostPort, b.HostPort), cmp.Compare(a.Proto, b.Proto), a.HostIP.Compare(b.HostIP))
 	})
 	c.Endpoints = nil
-	for _, ep := range tc.eps {
-		c.Endpoints = append(c.Endpoints, ep)
+	for nid, ep := range tc.eps {
+		if !tc.withheld(nid, ep, now, grace) {
+			c.Endpoints = append(c.Endpoints, ep)
+		}
 	}
 	slices.SortFunc(c.Endpoints, func(a, b enforcer.Endpoint) int {
 		return cmp.Or(cmp.Compare(a.NetworkName, b.NetworkName), cmp.Compare(a.NetworkID, b.NetworkID))

@@ -23,6 +23,9 @@ type Tracker struct {
 	netnsDir string
 	backoff  time.Duration // first retry delay while Docker is unreachable
 	maxWait  time.Duration // longest retry delay
+	// vethGrace is how long an endpoint without a veth is withheld from
+	// snapshots (withheld.go); 0 publishes it at once.
+	vethGrace time.Duration
 
 	synced atomic.Bool
 	resync chan chan error // Resync requests served by Run's loop
@@ -51,6 +54,10 @@ type tracked struct {
 	eps         map[string]enforcer.Endpoint
 	provisional map[string]bool // network IDs whose veth is not verified by MAC yet
 	dirty       bool            // changed since the last snapshot (c or eps)
+	// vethWait holds when an endpoint announced by "network connect"
+	// without a known veth was seen; snapshots leave it out for a grace
+	// period (withheld.go).
+	vethWait map[string]time.Time
 }
 
 // setFromList takes a ContainerList entry. Attached endpoints mean Docker
@@ -78,6 +85,10 @@ func WithRetry(first, longest time.Duration) Option {
 	return func(t *Tracker) { t.backoff, t.maxWait = first, longest }
 }
 
+// WithVethGrace sets how long an endpoint whose veth is not known yet is
+// left out of snapshots (DefaultVethGrace; 0: never).
+func WithVethGrace(d time.Duration) Option { return func(t *Tracker) { t.vethGrace = d } }
+
 // NewTracker returns a Tracker reading from cli. Call Run to start it.
 func NewTracker(cli *client.Client, log *slog.Logger, opts ...Option) *Tracker {
 	return newTracker(cli, log, nil, opts...)
@@ -90,6 +101,7 @@ func newTracker(eng engine, log *slog.Logger, ports portFinder, opts ...Option) 
 	t := &Tracker{
 		eng: eng, log: log, ports: ports,
 		netnsDir: DefaultNetNSDir, backoff: 100 * time.Millisecond, maxWait: 5 * time.Second,
+		vethGrace:  DefaultVethGrace,
 		resync:     make(chan chan error),
 		networks:   map[string]enforcer.Network{},
 		containers: map[string]*tracked{},
