@@ -51,6 +51,10 @@ type cacheEntry struct {
 	seen            uint64 // gen of the last compile that placed it
 	class           string // zone or class classify gave it; counted in Cache.reach when counted
 	counted         bool
+	macs            []parsedMAC // per endpoint, the last MAC string parsed
+	zoneID          uint8       // containerZone of m, when zoneKnown
+	zoneName        string
+	zoneKnown       bool
 	prev, next      *cacheEntry
 }
 
@@ -119,7 +123,10 @@ func (m *membership) end() {
 // compile's order (nil without a cache).
 func (m *membership) entry(ct *Container) *cacheEntry {
 	c := m.c
-	e := c.entries[ct.ID]
+	e := c.cursor.next // in a stable inventory order, the entry of ct
+	if e == &c.order || e.id != ct.ID {
+		e = c.entries[ct.ID]
+	}
 	switch {
 	case e == nil:
 		e = &cacheEntry{id: ct.ID}
@@ -156,7 +163,45 @@ func (m *membership) fill(e *cacheEntry, ct *Container) {
 	m.c.misses++
 	zc := zonesContainer(ct)
 	e.name, e.image, e.labels, e.networks, e.rev = zc.Name, zc.Image, maps.Clone(zc.Labels), zc.Networks, ct.Rev
-	e.m = m.p.ZoneOf(zc)
+	e.m, e.zoneKnown = m.p.ZoneOf(zc), false
+}
+
+// zone is containerZone(e.m, ...), remembered for a zone (the policy,
+// hence ids, is the same for the cache's life); unzoned and conflicting
+// containers are reported in every compile.
+func (e *cacheEntry) zone(ct *Container, ids map[string]uint8, r *Report) (uint8, string) {
+	if e.zoneKnown {
+		return e.zoneID, e.zoneName
+	}
+	id, name := containerZone(e.m, ct, ids, r)
+	if name != ClassUnzoned && name != ClassConflict {
+		e.zoneID, e.zoneName, e.zoneKnown = id, name, true
+	}
+	return id, name
+}
+
+// parsedMAC is parseMAC(s).
+type parsedMAC struct {
+	s   string
+	mac [6]byte
+	ok  bool
+}
+
+// mac is parseMAC(ct.Endpoints[i].MAC), remembered in e (if any) while
+// the string stays the same.
+func (e *cacheEntry) mac(ct *Container, i int) ([6]byte, bool) {
+	s := ct.Endpoints[i].MAC
+	if e == nil {
+		return parseMAC(s)
+	}
+	if len(e.macs) != len(ct.Endpoints) {
+		e.macs = make([]parsedMAC, len(ct.Endpoints))
+	}
+	if pm := &e.macs[i]; pm.s != s { // a zero memo is right for "": parseMAC("") fails
+		pm.s = s
+		pm.mac, pm.ok = parseMAC(s)
+	}
+	return e.macs[i].mac, e.macs[i].ok
 }
 
 // place moves e right after the cursor (usually it is there already).

@@ -22,20 +22,22 @@ func classify(mem *membership, inv Inventory, ids map[string]uint8, r *Report) c
 		nets[n.ID] = n
 	}
 	cls := classification{endpoints: mem.claimBuffer(len(inv.Containers))}
+	var lastNet Network
+	var lastKnown bool
 	for i := range inv.Containers {
 		c := &inv.Containers[i]
 		if !c.Running {
 			continue
 		}
 		var e *cacheEntry
-		var m zones.Membership
+		var id uint8
+		var name string
 		if mem.c != nil {
 			e = mem.entry(c)
-			m = e.m
+			id, name = e.zone(c, ids, r)
 		} else {
-			m = mem.zoneOf(c)
+			id, name = containerZone(mem.zoneOf(c), c, ids, r)
 		}
-		id, name := containerZone(m, c, ids, r)
 		if c.NetworkMode == "host" {
 			mem.classified(c, e, ClassHostNetwork)
 			r.add(c, FindingHostNetwork, "shares the host's network namespace; its traffic cannot be filtered per container")
@@ -46,8 +48,11 @@ func classify(mem *membership, inv Inventory, ids map[string]uint8, r *Report) c
 			sharedNamespace(mem, inv, c, peer, ids, r)
 			continue
 		}
-		for _, ep := range c.Endpoints {
-			n, known := nets[ep.NetworkID]
+		for j, ep := range c.Endpoints {
+			if ep.NetworkID != lastNet.ID || !lastKnown { // containers share few networks
+				lastNet, lastKnown = nets[ep.NetworkID]
+			}
+			n, known := lastNet, lastKnown
 			driver := n.Driver
 			if !known && ep.Bridge != "" {
 				driver = "bridge"
@@ -61,7 +66,7 @@ func classify(mem *membership, inv Inventory, ids map[string]uint8, r *Report) c
 				epID = ZoneIDDefaultBridge
 				r.add(c, FindingDefaultBridge, "attached to Docker's default bridge (docker0)")
 			}
-			mac, macOK := parseMAC(ep.MAC)
+			mac, macOK := e.mac(c, j)
 			if ep.HostVeth == "" {
 				r.add(c, FindingNoVeth, fmt.Sprintf("host veth of its endpoint on %s is unknown; its traffic is dropped until it is", ep.NetworkName))
 			} else if !macOK {
