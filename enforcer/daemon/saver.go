@@ -4,13 +4,18 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/zonewall/zonewall/enforcer/state"
 )
 
 // saver writes the last applied ruleset to state_dir off the loop: an fsync
 // must not delay the next container's apply. Only the newest value matters,
-// so a pending save is replaced rather than queued.
+// so a pending save is replaced rather than queued, and saves are at least
+// saveInterval apart: during a burst every sync would otherwise encode the
+// whole inventory (about 2 MB of JSON and garbage at 10,000 containers).
+// The state only serves the next boot until Docker answers, when a resync
+// corrects anything it missed; a second of lag costs nothing then.
 type saver struct {
 	store *state.Store
 	log   *slog.Logger
@@ -20,6 +25,9 @@ type saver struct {
 	wake    chan struct{}
 	busy    sync.Mutex // held while writing
 }
+
+// saveInterval is the least time between two writes of the state.
+const saveInterval = time.Second
 
 type savedApply struct {
 	a  state.Applied
@@ -47,6 +55,11 @@ func (s *saver) run(ctx context.Context) {
 			return
 		case <-s.wake:
 			s.flush()
+			select { // newer values wait here, the newest is written next
+			case <-ctx.Done():
+				return
+			case <-time.After(saveInterval):
+			}
 		}
 	}
 }

@@ -71,8 +71,7 @@ func (t *Tracker) refreshSnapshotLocked() {
 		}
 	}
 
-	var updated []enforcer.Container // changed values of containers already listed
-	added := false
+	var updated, added []enforcer.Container // changed values of listed containers; new ones
 	now := time.Now()
 	for id, tc := range t.containers {
 		if !tc.dirty {
@@ -90,7 +89,7 @@ func (t *Tracker) refreshSnapshotLocked() {
 		if had {
 			updated = append(updated, c)
 		} else {
-			added = true
+			added = append(added, c)
 		}
 	}
 	removed := false
@@ -107,37 +106,53 @@ func (t *Tracker) refreshSnapshotLocked() {
 		return
 	}
 	s.rev = t.nextRevLocked()
-	if len(updated) == 0 && !added && !removed {
+	if len(updated) == 0 && len(added) == 0 && !removed {
 		return // only the networks changed
 	}
-	s.containers = mergeContainers(s.containers, s.built, updated, added || removed)
+	s.containers = mergeContainers(s.containers, s.built, updated, added, removed)
 }
 
-// mergeContainers builds the new sorted list from the old one. Changed
-// values whose sort key stayed are replaced in place (found by binary
-// search); anything else (adds, removes, renames) rebuilds from built and
-// sorts. The old slice is never written: snapshots handed out keep it.
-func mergeContainers(old []enforcer.Container, built map[string]enforcer.Container, updated []enforcer.Container, membership bool) []enforcer.Container {
-	if !membership {
-		out := slices.Clone(old)
-		for _, c := range updated {
-			i, found := slices.BinarySearchFunc(out, c, compareContainers)
-			if !found {
-				membership = true // renamed: its position moves
-				break
-			}
-			out[i] = c
+// mergeContainers builds the new sorted list from the old one without
+// sorting everything: values whose sort key stayed are replaced in place
+// (binary search), the others (adds, renames) are sorted among themselves
+// and merged in one pass that also drops removed containers. The old slice
+// is never written: snapshots handed out keep it.
+func mergeContainers(old []enforcer.Container, built map[string]enforcer.Container, updated, added []enforcer.Container, removed bool) []enforcer.Container {
+	out := slices.Clone(old)
+	fresh := slices.Clone(added)
+	for _, c := range updated {
+		i, found := slices.BinarySearchFunc(out, c, compareContainers)
+		if !found {
+			fresh = append(fresh, c) // renamed: its position changes
+			continue
 		}
-		if !membership {
-			return out
+		out[i] = c
+	}
+	if len(fresh) == 0 && !removed {
+		return out
+	}
+	// Drop removed containers and the stale entries of renamed ones (their
+	// value is no longer the built one), then merge the fresh values in.
+	kept := out[:0]
+	for _, c := range out {
+		if b, ok := built[c.ID]; ok && b.Rev == c.Rev {
+			kept = append(kept, c)
 		}
 	}
-	out := make([]enforcer.Container, 0, len(built))
-	for _, c := range built {
-		out = append(out, c)
+	slices.SortFunc(fresh, compareContainers)
+	merged := make([]enforcer.Container, 0, len(kept)+len(fresh))
+	i, j := 0, 0
+	for i < len(kept) && j < len(fresh) {
+		if compareContainers(kept[i], fresh[j]) <= 0 {
+			merged = append(merged, kept[i])
+			i++
+		} else {
+			merged = append(merged, fresh[j])
+			j++
+		}
 	}
-	slices.SortFunc(out, compareContainers)
-	return out
+	merged = append(merged, kept[i:]...)
+	return append(merged, fresh[j:]...)
 }
 
 func compareContainers(a, b enforcer.Container) int {
