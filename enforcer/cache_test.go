@@ -3,6 +3,7 @@ package enforcer
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -317,4 +318,62 @@ func TestCacheRev(t *testing.T) {
 	c.Rev = 101 // a Rev seen before, but the entry was filled under Rev 0
 	c.Labels = map[string]string{"tier": "z0"}
 	step("Rev again after Rev 0", "z0", 2, 1)
+}
+
+// A patched membership set says how it was made: its Patch.Base is the
+// previous compile's list (the same array), Base with Removed taken out
+// and Added put in is its Elements, and the delta is minimal (nothing both
+// removed and added unchanged), so an applier can send exactly it.
+func TestPatchedSetsCarryTheirDelta(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	p := randomPolicy(r, 4)
+	inv := randomInventory(r, 120, 4)
+	opts := Options{NflogGroup: 7001, Cache: &Cache{}}
+	prev, _ := Compile(p, inv, opts)
+	patches := 0
+	for step := 0; step < 80; step++ {
+		inv = changeOne(r, inv, 4)
+		rs, _ := Compile(p, inv, opts)
+		for _, n := range memberSetNames {
+			s, old := rs.Table(n.family).Set(n.name), prev.Table(n.family).Set(n.name)
+			if s.Patch == nil {
+				continue
+			}
+			patches++
+			if !SameElements(s.Patch.Base, old.Elements) {
+				t.Fatalf("step %d set %s: patch base is not the previous compile's list", step, n.name)
+			}
+			have := map[string]bool{}
+			for _, el := range old.Elements {
+				have[s.ElementString(el)] = true
+			}
+			removed := map[string]bool{}
+			for _, el := range s.Patch.Removed {
+				k := s.ElementString(el)
+				if !have[k] {
+					t.Fatalf("step %d set %s: removes %s, which the base lacks", step, n.name, k)
+				}
+				delete(have, k)
+				removed[k] = true
+			}
+			for _, el := range s.Patch.Added {
+				k := s.ElementString(el)
+				if have[k] || removed[k] {
+					t.Fatalf("step %d set %s: adds %s, which the base has or the patch removed unchanged", step, n.name, k)
+				}
+				have[k] = true
+			}
+			want := map[string]bool{}
+			for _, el := range s.Elements {
+				want[s.ElementString(el)] = true
+			}
+			if !maps.Equal(have, want) || len(want) != len(s.Elements) {
+				t.Fatalf("step %d set %s: base + patch != elements", step, n.name)
+			}
+		}
+		prev = rs
+	}
+	if patches < 80 {
+		t.Fatalf("only %d patched sets in 80 single changes", patches)
+	}
 }
