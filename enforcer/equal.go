@@ -28,7 +28,7 @@ func (r *Ruleset) Equal(o *Ruleset) bool {
 			return false
 		}
 		for j, s := range t.Sets {
-			if s.Name != u.Sets[j].Name || !(SameElements(s.Elements, u.Sets[j].Elements) || slices.EqualFunc(s.Elements, u.Sets[j].Elements, sameElement)) {
+			if s.Name != u.Sets[j].Name || !sameSetElements(s, u.Sets[j]) {
 				return false
 			}
 		}
@@ -40,6 +40,23 @@ func (r *Ruleset) Equal(o *Ruleset) bool {
 func (r *Ruleset) sameAttribution(o *Ruleset) bool {
 	return r.NflogGroup == o.NflogGroup && maps.Equal(r.Zones, o.Zones) && maps.Equal(r.LogPrefixes, o.LogPrefixes)
 }
+
+// sameSetElements compares the elements of two versions of a set; when
+// one was patched from the other's list, its delta (minimal: a patch
+// never removes and adds back an unchanged element) says it.
+func sameSetElements(s, u *Set) bool {
+	switch {
+	case SameElements(s.Elements, u.Elements):
+		return true
+	case s.Patch != nil && SameElements(s.Patch.Base, u.Elements):
+		return s.Patch.empty()
+	case u.Patch != nil && SameElements(u.Patch.Base, s.Elements):
+		return u.Patch.empty()
+	}
+	return slices.EqualFunc(s.Elements, u.Elements, sameElement)
+}
+
+func (p *SetPatch) empty() bool { return len(p.Added) == 0 && len(p.Removed) == 0 }
 
 // SameElements reports whether a and b are the same list: the same array
 // and length. Element lists are never modified in place once handed out

@@ -34,3 +34,33 @@ func TestRulesetEqual(t *testing.T) {
 		t.Fatal("equal rulesets without static keys are not Equal")
 	}
 }
+
+// Rulesets patched from each other compare by their deltas, and agree
+// with a comparison of the lists.
+func TestRulesetEqualPatched(t *testing.T) {
+	p := BenchPolicy(5)
+	inv := BenchInventory(20, 5)
+	more := inv
+	more.Containers = append(inv.Containers[:20:20], BenchContainer(20, 5))
+	opts := Options{NflogGroup: 7001, Cache: &Cache{}}
+	x, _ := Compile(p, inv, opts)
+	y, _ := Compile(p, more, opts)
+	z, _ := Compile(p, inv, opts)
+	if y.Table(FamilyInet).Set(SetZoneOf4).Patch == nil || z.Table(FamilyInet).Set(SetZoneOf4).Patch == nil {
+		t.Fatal("compiles were not patched")
+	}
+	if x.Equal(y) || y.Equal(x) || y.Equal(z) || z.Equal(y) {
+		t.Fatal("a patched ruleset with one container more or less is Equal")
+	}
+	if !x.Equal(z) || !z.Equal(x) {
+		t.Fatal("the same inventory compiled before and after a patch is not Equal")
+	}
+	renamed := inv
+	renamed.Containers = append([]Container(nil), inv.Containers...)
+	renamed.Containers[4].Name = "other-name" // not in any set
+	renamed.Containers[4].Rev = 999
+	w, _ := Compile(p, renamed, opts)
+	if !w.Equal(z) || !z.Equal(w) {
+		t.Fatal("a change no set shows is not Equal")
+	}
+}
