@@ -24,6 +24,15 @@
 //     and a short retry timer drive the lookups.
 //   - Running: true from "network connect" on, since the process may send its
 //     first packet before Docker's start event arrives.
+//   - An endpoint announced without a known veth is withheld from snapshots
+//     until its veth is found (at most DefaultVethGrace): the process cannot
+//     run before that, and publishing the address alone would cost the
+//     daemon a second kernel transaction per container in a burst.
+//
+// Snapshots are cheap and shared: each container's value is built once per
+// change and never written again, and carries a revision (Container.Rev);
+// SnapshotRev numbers the whole inventory, so the daemon compares numbers,
+// not inventories. Everything a snapshot references is read-only.
 //
 // Losing the event stream (dockerd restarts) leads to a re-subscription from
 // the last event seen and a full resync, retried with backoff; Synced stays

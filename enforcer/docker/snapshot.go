@@ -106,6 +106,8 @@ func (t *Tracker) refreshSnapshotLocked() {
 		return
 	}
 	s.rev = t.nextRevLocked()
+	// Why the daemon will apply: which containers changed in this revision.
+	t.log.Debug("inventory revision", "rev", s.rev, "updated", len(updated), "added", len(added), "removed", removed)
 	if len(updated) == 0 && len(added) == 0 && !removed {
 		return // only the networks changed
 	}
