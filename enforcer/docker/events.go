@@ -173,7 +173,7 @@ func (t *Tracker) refreshNetwork(ctx context.Context, nid, cid string) bool {
 			delete(tc.provisional, nid)
 		}
 		if !had || prev.EndpointID != ep.EndpointID {
-			tc.awaitVeth(nid, time.Now())
+			t.awaitVethLocked(cid, tc, nid, time.Now())
 		}
 		tc.eps[nid] = ep
 		// Docker attaches networks while it starts a container, before the

@@ -45,6 +45,7 @@ type Tracker struct {
 	membersDirty bool // containers removed (or the map replaced)
 	revCounter   uint64
 	snap         snapCache
+	awaiting     map[string]*tracked // containers with withheld endpoints (withheld.go)
 }
 
 // tracked is one container; its endpoints are kept by network ID because

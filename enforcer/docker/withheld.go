@@ -22,12 +22,17 @@ import (
 // without it, as before.
 const DefaultVethGrace = 500 * time.Millisecond
 
-// awaitVeth records that the endpoint on nid was announced at now.
-func (tc *tracked) awaitVeth(nid string, now time.Time) {
+// awaitVethLocked records that container id's endpoint on nid was
+// announced at now.
+func (t *Tracker) awaitVethLocked(id string, tc *tracked, nid string, now time.Time) {
 	if tc.vethWait == nil {
 		tc.vethWait = map[string]time.Time{}
 	}
 	tc.vethWait[nid] = now
+	if t.awaiting == nil {
+		t.awaiting = map[string]*tracked{}
+	}
+	t.awaiting[id] = tc
 }
 
 // withheld reports whether a snapshot built at now leaves ep out.
@@ -43,7 +48,11 @@ func (tc *tracked) withheld(nid string, ep enforcer.Endpoint, now time.Time, gra
 // ended (they must be published now) and returns whether any did, and when
 // the next grace ends (zero if none is running).
 func (t *Tracker) releaseExpiredLocked(now time.Time) (released bool, next time.Time) {
-	for _, tc := range t.containers {
+	for id, tc := range t.awaiting {
+		if t.containers[id] != tc {
+			delete(t.awaiting, id) // removed, or replaced by a full sync
+			continue
+		}
 		for nid, since := range tc.vethWait {
 			ep, ok := tc.eps[nid]
 			if !ok || ep.HostVeth != "" {
@@ -59,6 +68,9 @@ func (t *Tracker) releaseExpiredLocked(now time.Time) (released bool, next time.
 			if next.IsZero() || end.Before(next) {
 				next = end
 			}
+		}
+		if len(tc.vethWait) == 0 {
+			delete(t.awaiting, id)
 		}
 	}
 	return released, next
