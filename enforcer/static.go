@@ -59,7 +59,7 @@ func staticRuleset(opts Options, audit bool) *Ruleset {
 		NflogGroup:  opts.NflogGroup,
 		// Everything the static part depends on; bump the version when
 		// static.go changes shape.
-		StaticKey: fmt.Sprintf("static-v7 table=%s group=%d audit=%v", opts.Table, opts.NflogGroup, audit),
+		StaticKey: fmt.Sprintf("static-v8 table=%s group=%d audit=%v", opts.Table, opts.NflogGroup, audit),
 	}
 	// Every NFLOG prefix names the default that dropped.
 	for _, t := range rs.Tables {
@@ -93,14 +93,12 @@ func bridgeTable(opts Options, audit bool) *Table {
 		},
 		Chains: []*Chain{
 			{Name: "prerouting", Hook: "prerouting", Priority: PriorityBridgePrerouting, Rules: []*Rule{
-				{Matches: []Match{MatchIifnamePrefix{Prefix: vethPrefix, Negate: true}, MatchLookup{Key: portKey, Set: SetPortZone, Negate: true}},
-					Verdict: Verdict{Kind: VerdictAccept},
-					Comment: "not a container port"},
-				// The common case first: IPv4 from the port's own address and
-				// MAC is marked and accepted after two lookups. A forged MAC
-				// fails the map lookup, which ends this rule, so the frame
-				// falls through to the unknown-port check below; a forged
-				// address misses the set and meets the spoofing checks.
+				// The common case first, before anything else runs on every
+				// frame: IPv4 from the port's own address and MAC is marked
+				// and accepted after two lookups. A forged MAC fails the map
+				// lookup, which ends this rule, so the frame falls through to
+				// the unknown-port check below; a forged address misses the
+				// set and meets the spoofing checks.
 				{Matches: []Match{MatchEtherType{Types: v4}, MatchLookup{Key: []KeyPart{KeyIifname, KeyIPSaddr}, Set: SetPortAddr4}},
 					SetMark: &SetMark{Key: portKey, Map: SetPortZone}, Verdict: Verdict{Kind: VerdictAccept},
 					Comment: "own IPv4 address and MAC"},
@@ -108,6 +106,13 @@ func bridgeTable(opts Options, audit bool) *Table {
 				// whose router/neighbour checks apply to own addresses too.
 				ownIPv6Fast(ProtoTCP, portKey),
 				ownIPv6Fast(ProtoUDP, portKey),
+				// After the fast paths, which only ports in @port_zone pass
+				// (the same frames this rule never accepts), so the order
+				// changes no verdict; it saves every container frame an
+				// iifname load and compare.
+				{Matches: []Match{MatchIifnamePrefix{Prefix: vethPrefix, Negate: true}, MatchLookup{Key: portKey, Set: SetPortZone, Negate: true}},
+					Verdict: Verdict{Kind: VerdictAccept},
+					Comment: "not a container port"},
 				{Matches: []Match{MatchLookup{Key: portKey, Set: SetPortZone, Negate: true}}, Verdict: gotoDeny(OriginUnknownPort),
 					Comment: "unknown port, or a source MAC that is not the endpoint's"},
 				{SetMark: &SetMark{Key: portKey, Map: SetPortZone}},
