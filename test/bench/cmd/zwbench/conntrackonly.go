@@ -41,9 +41,9 @@ func conntrackVariant(topo *topology, dir string) (*pathVariant, error) {
 
 const conntrackOnlyName = "conntrack only"
 
-// trackedConnections is the router namespace's conntrack entry count: a
-// probe that just closed leaves one (in TIME_WAIT for a second) if and
-// only if connection tracking is in the path.
+// trackedConnections is the router namespace's conntrack entry count:
+// connections that just closed leave entries (for a second, with the
+// topology's timeouts) if and only if connection tracking is in the path.
 func trackedConnections(n *netns) (int, error) {
 	out, err := n.output("cat", "/proc/sys/net/netfilter/nf_conntrack_count")
 	if err != nil {
