@@ -23,10 +23,10 @@ const (
 )
 
 // startTracker runs a Tracker over the fakes until the test ends.
-func startTracker(t *testing.T, eng *fakeEngine, ports *fakePorts) *Tracker {
+func startTracker(t *testing.T, eng *fakeEngine, ports *fakePorts, opts ...Option) *Tracker {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	tr := newTracker(eng, log, ports, WithRetry(5*time.Millisecond, 20*time.Millisecond))
+	tr := newTracker(eng, log, ports, append([]Option{WithRetry(5*time.Millisecond, 20*time.Millisecond)}, opts...)...)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- tr.Run(ctx, func() {}) }()
@@ -141,10 +141,11 @@ func TestNewContainerLifecycle(t *testing.T) {
 	}
 }
 
-// A veth that shows up after the connect event is found by the retry.
+// A veth that shows up after the connect event is found by the retry (the
+// endpoint published at once: no withholding).
 func TestLateVethIsRetried(t *testing.T) {
 	eng, ports := fixture()
-	tr := startTracker(t, eng, ports)
+	tr := startTracker(t, eng, ports, WithVethGrace(0))
 	eng.addContainer(ctrAPI, "api-1", nil, container.StateRunning)
 	eng.connect(netFront, ctrAPI, "ep-api", "02:42:0a:e7:01:03", "10.231.1.3/24", "")
 	eng.emit(ev(events.NetworkEventType, events.ActionConnect, netFront, map[string]string{"container": ctrAPI}))
@@ -256,7 +257,7 @@ func TestProvisionalThenVerified(t *testing.T) {
 // gets its veth only when its MAC proves it.
 func TestAmbiguousPortsWaitForMAC(t *testing.T) {
 	eng, ports := fixture()
-	tr := startTracker(t, eng, ports)
+	tr := startTracker(t, eng, ports, WithVethGrace(0)) // see the endpoint before its veth
 	const ctrDB = "eeeeeeeeeeee5555555555555555555555555555555555555555555555555555"
 	eng.addContainer(ctrAPI, "api-1", nil, container.StateCreated)
 	eng.addContainer(ctrDB, "db-1", nil, container.StateCreated)
