@@ -85,6 +85,7 @@ func synthContainer(i int) enforcer.Container {
 			MAC:         fmt.Sprintf("02:42:0a:%02x:%02x:%02x", 200+k, byte(h>>8), byte(h)),
 			IPv4:        ip,
 		}},
+		Rev: uint64(i) + 1, // as the daemon's tracker sets it: one revision per container version
 	}
 }
 
