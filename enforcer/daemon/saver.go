@@ -17,8 +17,9 @@ import (
 // The state only serves the next boot until Docker answers, when a resync
 // corrects anything it missed; a second of lag costs nothing then.
 type saver struct {
-	store *state.Store
-	log   *slog.Logger
+	store    *state.Store
+	log      *slog.Logger
+	interval time.Duration // saveInterval; tests shorten or lengthen it
 
 	mu      sync.Mutex
 	pending *savedApply
@@ -35,7 +36,7 @@ type savedApply struct {
 }
 
 func newSaver(st *state.Store, log *slog.Logger) *saver {
-	return &saver{store: st, log: log, wake: make(chan struct{}, 1)}
+	return &saver{store: st, log: log, interval: saveInterval, wake: make(chan struct{}, 1)}
 }
 
 func (s *saver) save(a state.Applied, rs Ruleset) {
@@ -58,7 +59,7 @@ func (s *saver) run(ctx context.Context) {
 			select { // newer values wait here, the newest is written next
 			case <-ctx.Done():
 				return
-			case <-time.After(saveInterval):
+			case <-time.After(s.interval):
 			}
 		}
 	}
