@@ -109,15 +109,16 @@ func drawApplyChart(r *Report, path string) (string, error) {
 
 func drawPacketChart(r *Report, path string) (string, error) {
 	var labels []string
-	var zw, lin plotter.Values
+	var zw, ct, lin plotter.Values
 	for _, f := range r.Figures {
 		if f.Scenario != "packet" || !strings.HasSuffix(f.Name, "vs no ruleset") || f.Zonewall == nil || f.Baseline == nil {
 			continue
 		}
-		linMedian := linearMedian(r, strings.TrimSuffix(f.Name, " vs no ruleset"))
-		labels = append(labels, strings.TrimSuffix(f.Name, " vs no ruleset"))
+		metric := strings.TrimSuffix(f.Name, " vs no ruleset")
+		labels = append(labels, metric)
 		zw = append(zw, 100*Ratio(f.Zonewall.Median, f.Baseline.Median))
-		lin = append(lin, 100*Ratio(linMedian, f.Baseline.Median))
+		ct = append(ct, 100*Ratio(baselineMedian(r, metric, "vs "+conntrackOnlyName), f.Baseline.Median))
+		lin = append(lin, 100*Ratio(baselineMedian(r, metric, "vs linear"), f.Baseline.Median))
 	}
 	if len(labels) == 0 {
 		return "", nil
@@ -125,28 +126,30 @@ func drawPacketChart(r *Report, path string) (string, error) {
 	p := plot.New()
 	p.Title.Text = "Packet path between two containers on one bridge (median)"
 	p.Y.Label.Text = "% of the same path with no ruleset"
-	p.Y.Min, p.Y.Max = 0, 115
-	w := vg.Points(40)
-	bz, err := plotter.NewBarChart(zw, w)
-	if err != nil {
-		return "", fmt.Errorf("packet chart: %w", err)
+	p.Y.Min, p.Y.Max = 0, 120
+	w := vg.Points(30)
+	bars := []struct {
+		values plotter.Values
+		label  string
+	}{{zw, zwPacketLabel(r)}, {ct, conntrackOnlyName + " (every Docker host)"}, {lin, linPacketLabel(r)}}
+	for i, b := range bars {
+		bc, err := plotter.NewBarChart(b.values, w)
+		if err != nil {
+			return "", fmt.Errorf("packet chart: %w", err)
+		}
+		bc.Color = plotutil.Color(i)
+		bc.LineStyle.Width = 0
+		bc.Offset = vg.Length(i-1) * w
+		p.Add(bc)
+		p.Legend.Add(b.label, bc)
 	}
-	bl, err := plotter.NewBarChart(lin, w)
-	if err != nil {
-		return "", fmt.Errorf("packet chart: %w", err)
-	}
-	bz.Color, bl.Color = plotutil.Color(0), plotutil.Color(1)
-	bz.LineStyle.Width, bl.LineStyle.Width = 0, 0
-	bz.Offset, bl.Offset = -w/2, w/2
 	goal, err := plotter.NewLine(plotter.XYs{{X: -0.5, Y: 95}, {X: float64(len(labels)) - 0.5, Y: 95}})
 	if err != nil {
 		return "", err
 	}
 	goal.Color = color.Gray{Y: 90}
 	goal.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
-	p.Add(bz, bl, goal)
-	p.Legend.Add(zwPacketLabel(r), bz)
-	p.Legend.Add(linPacketLabel(r), bl)
+	p.Add(goal)
 	p.Legend.Add("goal: 95 %", goal)
 	p.Legend.Top = true
 	p.NominalX(labels...)
@@ -156,10 +159,11 @@ func drawPacketChart(r *Report, path string) (string, error) {
 	return path, nil
 }
 
-// linearMedian finds the linear baseline's median for a packet metric.
-func linearMedian(r *Report, metric string) float64 {
+// baselineMedian finds a baseline's median for a packet metric, from the
+// figure named "<metric> <vs>..." (0 when the run has none).
+func baselineMedian(r *Report, metric, vs string) float64 {
 	for _, f := range r.Figures {
-		if f.Scenario == "packet" && strings.HasPrefix(f.Name, metric+" vs linear") && f.Baseline != nil {
+		if f.Scenario == "packet" && strings.HasPrefix(f.Name, metric+" "+vs) && f.Baseline != nil {
 			return f.Baseline.Median
 		}
 	}
