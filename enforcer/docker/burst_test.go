@@ -1,7 +1,6 @@
 package docker
 
 import (
-	"context"
 	"fmt"
 	"sync"
 	"testing"
@@ -67,17 +66,7 @@ func startTrackerWith(t *testing.T, eng *fakeEngine, ports *fakePorts, pub *publ
 	pub.mu.Lock()
 	pub.tr = tr
 	pub.mu.Unlock()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- tr.Run(ctx, pub.changed) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	waitFor(t, "first sync", func() bool { return tr.Synced() })
-	return tr
+	return runFakeTracker(t, tr, pub.changed)
 }
 
 // replayBurst plays what Docker 20.10 does when n containers start side by

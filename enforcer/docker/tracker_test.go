@@ -27,9 +27,15 @@ func startTracker(t *testing.T, eng *fakeEngine, ports *fakePorts, opts ...Optio
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	tr := newTracker(eng, log, ports, append([]Option{WithRetry(5*time.Millisecond, 20*time.Millisecond)}, opts...)...)
+	return runFakeTracker(t, tr, func() {})
+}
+
+// runFakeTracker runs tr until the test ends and waits for its first sync.
+func runFakeTracker(t *testing.T, tr *Tracker, changed func()) *Tracker {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- tr.Run(ctx, func() {}) }()
+	go func() { done <- tr.Run(ctx, changed) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
