@@ -27,7 +27,7 @@ type dockerConfig struct {
 }
 
 func fullDockerConfig() dockerConfig {
-	return dockerConfig{Running: 200, Starts: 50, BaselineStarts: 25, UnzonedStarts: 5, Burst: 100, DaemonRunning: 500,
+	return dockerConfig{Running: 200, Starts: 100, BaselineStarts: 50, UnzonedStarts: 5, Burst: 100, DaemonRunning: 500,
 		IdleSeconds: 5, Never: 2 * time.Second, StartupTimeout: 60 * time.Second}
 }
 
