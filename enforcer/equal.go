@@ -41,22 +41,17 @@ func (r *Ruleset) sameAttribution(o *Ruleset) bool {
 	return r.NflogGroup == o.NflogGroup && maps.Equal(r.Zones, o.Zones) && maps.Equal(r.LogPrefixes, o.LogPrefixes)
 }
 
-// sameSetElements compares the elements of two versions of a set; when
-// one was patched from the other's list, its delta (minimal: a patch
-// never removes and adds back an unchanged element) says it.
+// sameSetElements compares the elements of two versions of a set, by
+// identity or patch delta where one was made from the other's list.
 func sameSetElements(s, u *Set) bool {
-	switch {
-	case SameElements(s.Elements, u.Elements):
-		return true
-	case s.Patch != nil && SameElements(s.Patch.Base, u.Elements):
-		return s.Patch.empty()
-	case u.Patch != nil && SameElements(u.Patch.Base, s.Elements):
-		return u.Patch.empty()
+	if add, del, ok := s.DeltaFrom(u.Elements); ok {
+		return len(add) == 0 && len(del) == 0
+	}
+	if add, del, ok := u.DeltaFrom(s.Elements); ok {
+		return len(add) == 0 && len(del) == 0
 	}
 	return slices.EqualFunc(s.Elements, u.Elements, sameElement)
 }
-
-func (p *SetPatch) empty() bool { return len(p.Added) == 0 && len(p.Removed) == 0 }
 
 // SameElements reports whether a and b are the same list: the same array
 // and length. Element lists are never modified in place once handed out

@@ -57,6 +57,21 @@ type SetPatch struct {
 	Added, Removed []Element
 }
 
+// DeltaFrom returns what to add to and remove from the element list base
+// to get s's elements, when that is known without comparing elements: base
+// is s's own list (nothing), or the list s was patched from (the patch,
+// which is minimal). ok is false otherwise. Lists are compared by identity
+// (SameElements): they are never modified in place once handed out.
+func (s *Set) DeltaFrom(base []Element) (add, del []Element, ok bool) {
+	switch {
+	case SameElements(base, s.Elements):
+		return nil, nil, true
+	case s.Patch != nil && SameElements(base, s.Patch.Base):
+		return s.Patch.Added, s.Patch.Removed, true
+	}
+	return nil, nil, false
+}
+
 // Element is one set element: one value (or inclusive range) per key field.
 type Element struct {
 	Key    []Field

@@ -5,15 +5,11 @@ import (
 )
 
 // setDelta returns the elements to add to and delete from old (what the
-// kernel holds) to get cur: nothing when cur shares old's list, the
-// compile's own delta when cur was patched from exactly old's list (by
-// identity: lists are never modified in place), else a diff.
+// kernel holds) to get cur: the compile's own delta when cur was made from
+// old's very list (enforcer.Set.DeltaFrom), else a diff.
 func setDelta(old, cur *enforcer.Set) (add, del []enforcer.Element) {
-	switch {
-	case enforcer.SameElements(old.Elements, cur.Elements):
-		return nil, nil
-	case cur.Patch != nil && enforcer.SameElements(old.Elements, cur.Patch.Base):
-		return cur.Patch.Added, cur.Patch.Removed
+	if add, del, ok := cur.DeltaFrom(old.Elements); ok {
+		return add, del
 	}
 	return diffElements(old, cur)
 }
