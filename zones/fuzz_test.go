@@ -26,6 +26,14 @@ func FuzzLoad(f *testing.F) {
 		"---\nversion: 1\n---\nversion: 2\n",
 		"zones: {a: {members: [{image: \"postgres:*\"}]}}\nflows: [{from: a, to: a, ports: [icmp, icmpv6, tcp, udp]}]\n",
 		"\t\x00",
+		// Alias-heavy inputs: expansion must stay bounded (MaxAliasValues).
+		"a: &a [x, x, x, x]\nb: &b [*a, *a, *a, *a]\nc: &c [*b, *b, *b, *b]\nd: [*c, *c, *c, *c]\n",
+		"zones: {a: {members: &m [{name: a}, {label: t}]}, b: {members: *m}}\nflows: [{from: a, to: b, ports: &p [tcp/1, udp/2]}, {from: b, to: a, ports: *p}]\n",
+		"x: &x {a: *x}\n",
+		"zones:\n  a: &z {members: [{name: a}]}\n  b:\n    <<: *z\n",
+		"a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n" +
+			"d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e, *e]\n",
+		aliasBomb(5, 40),
 	} {
 		f.Add(seed)
 	}

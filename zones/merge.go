@@ -4,11 +4,21 @@ import (
 	"fmt"
 )
 
+// MaxZones is how many zones a policy may have: the enforcer carries a zone
+// id in 8 bits of the packet mark, with 0 and three classes reserved
+// (enforcer.MaxZones must not be smaller).
+const MaxZones = 252
+
 // merge joins the files into one Policy, reporting what only shows across
 // files: duplicate zones, settings and flow names, and unknown zone names.
 func merge(files []string, parsed []*parsedFile, errs *ErrorList) *Policy {
 	pol := &Policy{Files: files, Settings: DefaultSettings()}
 	pol.Zones = mergeZones(parsed, errs)
+	if len(pol.Zones) > MaxZones {
+		z := pol.Zones[MaxZones]
+		errs.add(z.Pos, fmt.Sprintf("zone %q is zone number %d of %d; a policy may have at most %d zones "+
+			"(the kernel ruleset numbers zones in 8 bits): merge zones", z.Name, MaxZones+1, len(pol.Zones), MaxZones))
+	}
 	pol.Settings = mergeSettings(parsed, errs)
 	known := make(map[string]bool, len(pol.Zones))
 	var names []string
