@@ -168,11 +168,11 @@ func TestZonesDirMayBeALink(t *testing.T) {
 
 func TestUnparsableFileIsNotQuoted(t *testing.T) {
 	for name, content := range map[string]string{
-		"one line":    "zwtest-h-SECRET-one-line-token-that-is-long\n",
-		"short":       "SECRET\n",
-		"many lines":  "root:SECRET:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n",
-		"a list":      "- SECRET\n- SECRET2\n",
-		"keys":        "SECRET.value: 1\nSECRET=x: 2\n",
+		"one line":   "zwtest-h-SECRET-one-line-token-that-is-long\n",
+		"short":      "SECRET\n",
+		"many lines": "root:SECRET:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n",
+		"a list":     "- SECRET\n- SECRET2\n",
+		"keys":       "SECRET.value: 1\nSECRET=x: 2\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := writeZoneDir(t, map[string]string{"a.yaml": content})
