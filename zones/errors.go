@@ -47,9 +47,9 @@ func (l ErrorList) Err() error {
 // hundreds of thousands of bad values, and the first thousand say enough.
 const MaxErrors = 1000
 
-// truncate keeps the first max errors and says how many more there were,
+// Truncate keeps the first max errors and says how many more there were,
 // at the position of the first one left out.
-func (l ErrorList) truncate(max int) ErrorList {
+func (l ErrorList) Truncate(max int) ErrorList {
 	if len(l) <= max {
 		return l
 	}

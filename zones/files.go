@@ -129,7 +129,7 @@ func readZoneFile(root *os.Root, name string) ([]byte, error) {
 		return nil, readError(root, name, err)
 	}
 	if err := checkRegular(fi); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w; zone files must be regular files (rename it, or move it out of the zones directory)", err)
 	}
 	f, err := root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
@@ -161,7 +161,7 @@ func checkRegular(fi fs.FileInfo) error {
 		}
 		return nil
 	case m.IsDir():
-		return errors.New("is a directory, not a zone file (rename it, or move it out of the zones directory)")
+		return errors.New("is a directory, not a regular file")
 	}
 	kind := "a special file"
 	switch {
@@ -172,7 +172,7 @@ func checkRegular(fi fs.FileInfo) error {
 	case m&fs.ModeDevice != 0:
 		kind = "a device"
 	}
-	return fmt.Errorf("is %s, not a regular file; zone files must be regular files", kind)
+	return fmt.Errorf("is %s, not a regular file", kind)
 }
 
 func tooLarge() error {
@@ -204,4 +204,48 @@ func unwrapPathError(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// ReadRegularFile reads a file named on a command line or in a
+// configuration (policy tests, the daemon's configuration) by the same
+// rules as zone files: only a regular file (a FIFO is never opened), at
+// most max bytes. Errors do not repeat the path.
+func ReadRegularFile(path string, max int64) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, unwrapPathError(err)
+	}
+	if err := checkRegularMax(fi, max); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, unwrapPathError(err)
+	}
+	defer f.Close()
+	if fi, err = f.Stat(); err != nil {
+		return nil, unwrapPathError(err)
+	}
+	if err := checkRegularMax(fi, max); err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, unwrapPathError(err)
+	}
+	if int64(len(data)) > max {
+		return nil, sizeError(max)
+	}
+	return data, nil
+}
+
+func checkRegularMax(fi fs.FileInfo, max int64) error {
+	if fi.Mode().IsRegular() && fi.Size() > max {
+		return sizeError(max)
+	}
+	return checkRegular(fi)
+}
+
+func sizeError(max int64) error {
+	return fmt.Errorf("larger than %d KiB (at most %d KiB are read)", max>>10, max>>10)
 }

@@ -121,7 +121,7 @@ func TestSpecialFiles(t *testing.T) {
 		"abs-link.yaml:1:1: " + outsideRule,
 		"big.yaml:1:1: larger than 1024 KiB",
 		"dangling.yaml:1:1: symbolic link to nothing",
-		"dir.yaml:1:1: is a directory, not a zone file",
+		"dir.yaml:1:1: is a directory, not a regular file; zone files must be regular files",
 		"fifo.yaml:1:1: is a named pipe (FIFO), not a regular file",
 		"loop.yaml:1:1: symbolic link loop",
 		"rel-link.yaml:1:1: " + outsideRule,

@@ -42,7 +42,7 @@ func loadSources(srcs []Source, errs ErrorList) (*Policy, error) {
 		}
 		sort.Strings(order) // paths share dir: lexical order of the names
 		errs.sortByFile(order)
-		return nil, errs.truncate(MaxErrors)
+		return nil, errs.Truncate(MaxErrors)
 	}
 	return pol, nil
 }

@@ -70,9 +70,9 @@ func TestConfigSpecialFiles(t *testing.T) {
 	}
 	big := writeConfig(t, "# "+strings.Repeat("x", zwconfig.MaxSize)+"\n")
 	for file, want := range map[string]string{
-		fifo:                            "config " + fifo + ": not a regular file",
-		"/dev/zero":                     "config /dev/zero: not a regular file",
-		dir:                             "config " + dir + ": not a regular file",
+		fifo:                            "config " + fifo + ": is a named pipe (FIFO), not a regular file",
+		"/dev/zero":                     "config /dev/zero: is a device, not a regular file",
+		dir:                             "config " + dir + ": is a directory, not a regular file",
 		big:                             "config " + big + ": larger than 64 KiB",
 		filepath.Join(dir, "none.yaml"): "config " + filepath.Join(dir, "none.yaml") + ": no such file or directory",
 	} {

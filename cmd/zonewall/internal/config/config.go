@@ -9,11 +9,9 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"gopkg.in/yaml.v3"
 
@@ -110,31 +108,7 @@ func clipQuote(v string) string {
 // regular file, never opened if it is not one, at most MaxSize. viper then
 // reads these bytes, never the file, so a FIFO or a huge file cannot hang
 // or exhaust it.
-func ReadFile(path string) ([]byte, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("not a regular file")
-	}
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if fi, err = f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("not a regular file")
-	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > MaxSize {
-		return nil, fmt.Errorf("larger than %d KiB", MaxSize>>10)
-	}
-	return data, nil
-}
+func ReadFile(path string) ([]byte, error) { return zones.ReadRegularFile(path, MaxSize) }
 
 // CheckFile returns every problem of a configuration file's content, one
 // "file:line:col: message" each.
