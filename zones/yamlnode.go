@@ -110,7 +110,7 @@ func (p *fileParser) checkKeys(kvs []keyValue, allowed []string, where string) [
 			}
 		}
 		if !ok {
-			p.errorf(kv.key, "unknown key %s in %s%s", quoteKey(kv.key.Value), where, suggest(kv.key.Value, allowed))
+			p.errorf(kv.key, "unknown key %s in %s%s", QuoteKey(kv.key.Value), where, suggest(kv.key.Value, allowed))
 			continue
 		}
 		known = append(known, kv)
@@ -153,9 +153,10 @@ func (p *fileParser) sequence(n *yaml.Node, what, emptyHint string) ([]*yaml.Nod
 // keyLikeRE is a key that reads as a word; only such keys are quoted.
 var keyLikeRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,40}$`)
 
-// quoteKey quotes an unknown key that looks like a key. Anything else (a
-// whole line of a file that is no zone file, say) is not echoed.
-func quoteKey(k string) string {
+// QuoteKey quotes an unknown key for an error message if it looks like a
+// key. Anything else (a whole line of a file that is no YAML file of ours,
+// such as a password file) is not echoed, only its length.
+func QuoteKey(k string) string {
 	if keyLikeRE.MatchString(k) {
 		return strconv.Quote(k)
 	}

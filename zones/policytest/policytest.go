@@ -92,7 +92,7 @@ func Parse(file string, data []byte, p *zones.Policy) ([]Expectation, error) {
 		k, v := root.Content[i], root.Content[i+1]
 		switch {
 		case k.Value != "expect":
-			fail(at(k), "unknown key %q in test file (the only key is \"expect\")", k.Value)
+			fail(at(k), "unknown key %s in test file (the only key is \"expect\")", zones.QuoteKey(k.Value))
 		case list != nil:
 			fail(at(k), "key \"expect\" is given twice")
 		default:

@@ -158,7 +158,7 @@ func CheckFile(file string, data []byte) (problems []string) {
 		check, known := keys[k.Value]
 		switch {
 		case !known:
-			at(k, "unknown key %s in configuration%s", clipQuote(k.Value), zones.Suggest(k.Value, Keys()))
+			at(k, "unknown key %s in configuration%s", zones.QuoteKey(k.Value), zones.Suggest(k.Value, Keys()))
 			continue
 		case seen[k.Value] > 0:
 			at(k, "key %q is given twice (first at line %d)", k.Value, seen[k.Value])
