@@ -240,3 +240,26 @@ func TestErrorsAreBounded(t *testing.T) {
 		t.Errorf("last line %q", last)
 	}
 }
+
+func TestTooManyFlowRules(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(baseZones + "flows:\n  - {from: web, to: api}\n  - from: [web, api]\n    to: [web, api]\n    ports:\n")
+	for i := 1; i <= 2500; i++ { // 1 + 4 x 2,500 = 10,001 rules
+		fmt.Fprintf(&b, "      - tcp/%d\n", i)
+	}
+	dir := writeZoneDir(t, map[string]string{"a.yaml": b.String()})
+	lines := loadErrors(t, dir)
+	want := "a.yaml:10:5: flow 2: the flows so far make 10001 allow rules"
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], want) {
+		t.Errorf("got %q, want %q", lines, want)
+	}
+	b.Reset()
+	b.WriteString(baseZones + "flows:\n")
+	for i := 1; i <= MaxFlowRules; i++ {
+		fmt.Fprintf(&b, "  - {from: web, to: api, ports: [tcp/%d]}\n", i)
+	}
+	dir = writeZoneDir(t, map[string]string{"a.yaml": b.String()})
+	if _, err := Load(dir); err != nil {
+		t.Errorf("%d rules: %v", MaxFlowRules, err)
+	}
+}
