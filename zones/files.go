@@ -54,6 +54,13 @@ func IsZoneFileName(name string) bool {
 // Load reports every problem. A problem with dir itself is one error whose
 // position has Line 0.
 func ReadDir(dir string) ([]Source, ErrorList) {
+	// os.OpenRoot opens without O_NONBLOCK: a FIFO given as the directory
+	// would hang it, so the type is checked first.
+	if fi, err := os.Stat(dir); err != nil {
+		return nil, ErrorList{dirError(dir, err)}
+	} else if !fi.IsDir() {
+		return nil, ErrorList{{Pos: Pos{File: dir}, Msg: "not a directory"}}
+	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, ErrorList{dirError(dir, err)}

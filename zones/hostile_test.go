@@ -161,8 +161,21 @@ func TestZonesDirMayBeALink(t *testing.T) {
 		t.Fatal(err)
 	}
 	file := filepath.Join(dir, "a.yaml")
-	if _, err := Load(file); err == nil || err.Error() != file+": not a directory" {
-		t.Errorf("Load(file) = %v", err)
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, notDir := range []string{file, fifo, "/dev/zero"} {
+		done := make(chan error)
+		go func() { _, err := Load(notDir); done <- err }()
+		select {
+		case err := <-done:
+			if err == nil || err.Error() != notDir+": not a directory" {
+				t.Errorf("Load(%s) = %v", notDir, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("Load(%s) hangs", notDir)
+		}
 	}
 }
 

@@ -56,6 +56,10 @@ func TestConfigFileValid(t *testing.T) {
 	if code != 0 || !strings.Contains(out, ": ok") {
 		t.Errorf("exit %d, %q %q", code, out, stderr)
 	}
+	code, out, stderr = run(t, "--config", "/dev/null", "check", exampleZones)
+	if code != 0 || !strings.Contains(out, ": ok") {
+		t.Errorf("--config /dev/null: exit %d, %q %q", code, out, stderr)
+	}
 	code, out, stderr = run(t, "--config", writeConfig(t, ""), "check", exampleZones)
 	if code != 0 || !strings.Contains(out, ": ok") {
 		t.Errorf("empty config: exit %d, %q %q", code, out, stderr)

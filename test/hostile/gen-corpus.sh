@@ -95,6 +95,9 @@ mkdir -p "$d/input/sub"
 ln -s ../../../../outside/secret.yaml "$d/input/sub/x"
 ln -s sub/x "$d/input/via-sub.yaml"
 
+d=$(newcase dir-is-fifo zones 1 "input: not a directory")
+rmdir "$d/input" && mkfifo "$d/input"
+
 d=$(newcase link-dangling zones 1 "${FILE}symbolic link to nothing")
 ln -s gone.txt "$d/input/gone.yaml"
 

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -108,7 +110,13 @@ func clipQuote(v string) string {
 // regular file, never opened if it is not one, at most MaxSize. viper then
 // reads these bytes, never the file, so a FIFO or a huge file cannot hang
 // or exhaust it.
-func ReadFile(path string) ([]byte, error) { return zones.ReadRegularFile(path, MaxSize) }
+// --config /dev/null is the usual way to say "no configuration file".
+func ReadFile(path string) ([]byte, error) {
+	if filepath.Clean(path) == os.DevNull {
+		return []byte{}, nil
+	}
+	return zones.ReadRegularFile(path, MaxSize)
+}
 
 // CheckFile returns every problem of a configuration file's content, one
 // "file:line:col: message" each.
