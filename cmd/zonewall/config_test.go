@@ -109,6 +109,11 @@ func TestConfigEnvironment(t *testing.T) {
 			}
 		})
 	}
+	t.Setenv("ZONEWALL_CONFIG", writeConfig(t, "nflog_group: 0\n"))
+	if code, _, stderr := run(t, "check", exampleZones); code != exitFailure || !strings.Contains(stderr, "nflog_group: 0:") {
+		t.Errorf("ZONEWALL_CONFIG: exit %d, %q; want its file read", code, stderr)
+	}
+	t.Setenv("ZONEWALL_CONFIG", "")
 	t.Setenv("ZONEWALL_ZONES_DIR", exampleZones)
 	if code, out, stderr := run(t, "--config", writeConfig(t, ""), "check"); code != 0 || !strings.Contains(out, ": ok") {
 		t.Errorf("ZONEWALL_ZONES_DIR: exit %d, %q %q", code, out, stderr)

@@ -105,11 +105,15 @@ func (a *app) loadConfig(cmd *cobra.Command) error {
 		return bindErr
 	}
 	problems := zwconfig.CheckEnv(os.Environ())
+	named := cmd.Flags().Changed("config")
+	if env, ok := os.LookupEnv("ZONEWALL_CONFIG"); ok && !named {
+		a.configFile, named = env, true
+	}
 	data, err := zwconfig.ReadFile(a.configFile)
 	switch {
 	case err == nil:
 		problems = append(zwconfig.CheckFile(a.configFile, data), problems...)
-	case cmd.Flags().Changed("config") || !errors.Is(err, fs.ErrNotExist):
+	case named || !errors.Is(err, fs.ErrNotExist):
 		// A missing default config file is fine; a named one must exist.
 		problems = append([]string{fmt.Sprintf("config %s: %v", a.configFile, unwrapPathErr(err))}, problems...)
 	}

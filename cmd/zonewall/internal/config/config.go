@@ -204,6 +204,9 @@ func CheckEnv(environ []string) []string {
 			continue
 		}
 		key := strings.ToLower(strings.TrimPrefix(name, "ZONEWALL_"))
+		if key == "config" {
+			continue // the file itself (--config), read by the caller
+		}
 		check, known := keys[key]
 		if !known {
 			problems = append(problems, fmt.Sprintf("environment %s: unknown setting%s", clipQuote(name), zones.Suggest(name, envNames())))
