@@ -141,10 +141,10 @@ d=$(newcase secret-as-content zones 1 "${FILE}zone file: expected a mapping, got
 cp "$OUT/outside/secret.yaml" "$d/input/copied.yaml"
 
 d=$(newcase control-chars-file-name zones 1 'evil\\x1b\[2J\\u202e\.yaml:1:1: unknown key "bogus"')
-printf 'bogus: 1\n' >"$d/input/$(printf 'evil\033[2J\u202e.yaml')"
+printf 'bogus: 1\n' >"$d/input/$(printf 'evil\033[2J\342\200\256.yaml')"
 
 d=$(newcase bidi-flow-name zones 1 "${FILE}name: \"x\\\\u202e")
-{ printf '%s' "$GOOD_ZONES"; printf '  - {name: "x\u202eevil", from: web, to: api}\n'; } >"$d/input/shop.yaml"
+{ printf '%s' "$GOOD_ZONES"; printf '  - {name: "x\342\200\256evil", from: web, to: api}\n'; } >"$d/input/shop.yaml"
 
 d=$(newcase quote-flow-name zones 1 "${FILE}name: .*use letters, digits")
 { printf '%s' "$GOOD_ZONES"; printf '  - {name: "a\\"}; drop", from: web, to: api}\n'; } >"$d/input/shop.yaml"

@@ -54,7 +54,7 @@ measure() {
   [ "${kb:-0}" -le $MAX_KB ] || problem+=" peak RSS ${kb} KB;"
   if [ -n "$pattern" ] && ! grep -Eq -- "$pattern" "$out"; then problem+=" no line matches /$pattern/;"; fi
   grep -qF -- "$SECRET" "$out" && problem+=" the secret file's content is in the output;"
-  grep -q $'\033\|\u202e' "$out" && problem+=" a raw ESC or bidi character reaches the terminal;"
+  LC_ALL=C grep -q -e $'\033' -e $'\xe2\x80\xae' "$out" && problem+=" a raw ESC or bidi (U+202E) character reaches the terminal;"
   awk -v s="$secs" -v w="$worst_s" 'BEGIN { exit !(s > w) }' && worst_s=$secs
   [ "${kb:-0}" -le "$worst_kb" ] || worst_kb=$kb
   if [ -n "$problem" ]; then
