@@ -115,7 +115,8 @@ func (a *app) loadConfig(cmd *cobra.Command) error {
 		problems = append(zwconfig.CheckFile(a.configFile, data), problems...)
 	case named || !errors.Is(err, fs.ErrNotExist):
 		// A missing default config file is fine; a named one must exist.
-		problems = append([]string{fmt.Sprintf("config %s: %v", a.configFile, unwrapPathErr(err))}, problems...)
+		// (err does not repeat the path.)
+		problems = append([]string{fmt.Sprintf("config %s: %v", a.configFile, err)}, problems...)
 	}
 	var flagErr error
 	cmd.Flags().Visit(func(fl *pflag.Flag) {
@@ -139,14 +140,6 @@ func (a *app) loadConfig(cmd *cobra.Command) error {
 		}
 	}
 	return nil
-}
-
-func unwrapPathErr(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 // config returns the resolved configuration.
