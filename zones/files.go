@@ -143,29 +143,40 @@ func readZoneFile(root *os.Root, name string) ([]byte, error) {
 		return nil, readError(root, name, err)
 	}
 	defer f.Close()
-	if fi, err = f.Stat(); err != nil {
+	data, err := readBounded(f, MaxFileSize)
+	if err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
+// readBounded reads an open file that must be regular and at most max bytes.
+func readBounded(f *os.File, max int64) ([]byte, error) {
+	fi, err := f.Stat()
+	if err != nil {
 		return nil, fmt.Errorf("cannot read: %v", unwrapPathError(err))
 	}
 	if err := checkRegular(fi); err != nil {
 		return nil, err
 	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if fi.Size() > max {
+		return nil, sizeError(max)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
 		return nil, fmt.Errorf("cannot read: %v", unwrapPathError(err))
 	}
-	if len(data) > MaxFileSize {
-		return nil, tooLarge()
+	if int64(len(data)) > max {
+		return nil, sizeError(max)
 	}
 	return data, nil
 }
 
+// checkRegular says what a file that is not regular is.
 func checkRegular(fi fs.FileInfo) error {
 	m := fi.Mode()
 	switch {
 	case m.IsRegular():
-		if fi.Size() > MaxFileSize {
-			return tooLarge()
-		}
 		return nil
 	case m.IsDir():
 		return errors.New("is a directory, not a regular file")
@@ -180,10 +191,6 @@ func checkRegular(fi fs.FileInfo) error {
 		kind = "a device"
 	}
 	return fmt.Errorf("is %s, not a regular file", kind)
-}
-
-func tooLarge() error {
-	return fmt.Errorf("larger than %d KiB; zone files may be at most %d KiB (split it)", MaxFileSize>>10, MaxFileSize>>10)
 }
 
 // readError explains why root could not open name. os.Root's own message
@@ -222,7 +229,7 @@ func ReadRegularFile(path string, max int64) ([]byte, error) {
 	if err != nil {
 		return nil, unwrapPathError(err)
 	}
-	if err := checkRegularMax(fi, max); err != nil {
+	if err := checkRegular(fi); err != nil {
 		return nil, err
 	}
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
@@ -230,29 +237,9 @@ func ReadRegularFile(path string, max int64) ([]byte, error) {
 		return nil, unwrapPathError(err)
 	}
 	defer f.Close()
-	if fi, err = f.Stat(); err != nil {
-		return nil, unwrapPathError(err)
-	}
-	if err := checkRegularMax(fi, max); err != nil {
-		return nil, err
-	}
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, unwrapPathError(err)
-	}
-	if int64(len(data)) > max {
-		return nil, sizeError(max)
-	}
-	return data, nil
-}
-
-func checkRegularMax(fi fs.FileInfo, max int64) error {
-	if fi.Mode().IsRegular() && fi.Size() > max {
-		return sizeError(max)
-	}
-	return checkRegular(fi)
+	return readBounded(f, max)
 }
 
 func sizeError(max int64) error {
-	return fmt.Errorf("larger than %d KiB (at most %d KiB are read)", max>>10, max>>10)
+	return fmt.Errorf("larger than %d KiB; at most %d KiB are read (split it)", max>>10, max>>10)
 }
