@@ -47,6 +47,7 @@ func newRootCommand() *cobra.Command {
 		},
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	setVersionFlag(root)
 
 	f := root.PersistentFlags()
 	f.StringVar(&a.configFile, "config", "/etc/zonewall/zonewall.yaml", "configuration file")
