@@ -248,7 +248,16 @@ func TestDebPackage(t *testing.T) {
 func TestDebRemoveThenPurge(t *testing.T) {
 	requireTools(t, true, "dpkg", "dpkg-deb", "dpkg-query", "ip", "nft")
 	requireNoZonewallInstalled(t)
-	deb := releaseDeb(t, "0.0.1~zwtest3")
+	var deb string
+	if dir := os.Getenv("ZW_RELEASE_DIR"); dir != "" {
+		found, _ := filepath.Glob(filepath.Join(dir, "zonewall_*_amd64.deb"))
+		if len(found) != 1 {
+			t.Fatalf("ZW_RELEASE_DIR=%s: want one zonewall_*_amd64.deb, found %v", dir, found)
+		}
+		deb = found[0]
+	} else {
+		deb = releaseDeb(t, "0.0.1~zwtest3")
+	}
 	ns := newNetNS(t)
 	t.Cleanup(func() {
 		_ = exec.Command("ip", "netns", "exec", ns, "dpkg", "--purge", "zonewall").Run()
