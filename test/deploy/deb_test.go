@@ -32,12 +32,7 @@ type debs struct{ old, new, oldVersion, newVersion string }
 func buildDebs(t *testing.T) debs {
 	t.Helper()
 	var d debs
-	if dir := os.Getenv("ZW_RELEASE_DIR"); dir != "" {
-		found, _ := filepath.Glob(filepath.Join(dir, "zonewall_*_amd64.deb"))
-		if len(found) != 1 {
-			t.Fatalf("ZW_RELEASE_DIR=%s: want one zonewall_*_amd64.deb, found %v", dir, found)
-		}
-		d.old = found[0]
+	if d.old = releaseDirDeb(t); d.old != "" {
 		d.oldVersion = strings.TrimSpace(mustRun(t, "", "dpkg-deb", "-f", d.old, "Version"))
 		d.newVersion = d.oldVersion + "+zwtest"
 	} else {
@@ -46,6 +41,20 @@ func buildDebs(t *testing.T) debs {
 	}
 	d.new = releaseDeb(t, d.newVersion)
 	return d
+}
+
+// releaseDirDeb is the amd64 package in ZW_RELEASE_DIR, or "" without one.
+func releaseDirDeb(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("ZW_RELEASE_DIR")
+	if dir == "" {
+		return ""
+	}
+	found, _ := filepath.Glob(filepath.Join(dir, "zonewall_*_amd64.deb"))
+	if len(found) != 1 {
+		t.Fatalf("ZW_RELEASE_DIR=%s: want one zonewall_*_amd64.deb, found %v", dir, found)
+	}
+	return found[0]
 }
 
 // releaseDeb builds the amd64 package of this checkout as version v.
@@ -248,14 +257,8 @@ func TestDebPackage(t *testing.T) {
 func TestDebRemoveThenPurge(t *testing.T) {
 	requireTools(t, true, "dpkg", "dpkg-deb", "dpkg-query", "ip", "nft")
 	requireNoZonewallInstalled(t)
-	var deb string
-	if dir := os.Getenv("ZW_RELEASE_DIR"); dir != "" {
-		found, _ := filepath.Glob(filepath.Join(dir, "zonewall_*_amd64.deb"))
-		if len(found) != 1 {
-			t.Fatalf("ZW_RELEASE_DIR=%s: want one zonewall_*_amd64.deb, found %v", dir, found)
-		}
-		deb = found[0]
-	} else {
+	deb := releaseDirDeb(t)
+	if deb == "" {
 		deb = releaseDeb(t, "0.0.1~zwtest3")
 	}
 	ns := newNetNS(t)
