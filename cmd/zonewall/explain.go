@@ -10,7 +10,7 @@ import (
 
 func init() {
 	registerCommand(func(a *app) *cobra.Command {
-		var asJSON bool
+		var outFmt *output
 		cmd := &cobra.Command{
 			Use:   "explain FROM TO [PROTO/PORT]",
 			Short: "Would this connection pass? Prints the verdict and the flow or reason",
@@ -34,14 +34,14 @@ func init() {
 				if err != nil {
 					return daemonError(err)
 				}
-				if asJSON {
+				if outFmt.JSON() {
 					return writeJSONOut(cmd.OutOrStdout(), res)
 				}
 				printExplain(cmd.OutOrStdout(), res)
 				return nil
 			},
 		}
-		cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+		outFmt = addOutputFlags(cmd)
 		return cmd
 	})
 }

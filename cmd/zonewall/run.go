@@ -16,6 +16,7 @@ import (
 
 	"github.com/docker/docker/client"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/zonewall/zonewall/enforcer"
 	"github.com/zonewall/zonewall/enforcer/control"
@@ -30,7 +31,7 @@ import (
 
 func init() {
 	registerCommand(func(a *app) *cobra.Command {
-		return &cobra.Command{
+		cmd := &cobra.Command{
 			Use:   "run",
 			Short: "The daemon: enforce the policy, follow Docker and the zone files, serve the control socket",
 			Long: "Enforce the zone files in zones_dir on the containers Docker runs now and later.\n" +
@@ -50,6 +51,8 @@ func init() {
 				return nil
 			},
 		}
+		addDaemonFlags(cmd.Flags())
+		return cmd
 	})
 }
 
@@ -288,4 +291,32 @@ func startDropReader(ctx context.Context, group uint16, d *daemon.Daemon, m *met
 			}
 		}
 	}()
+}
+
+// daemonDefaults are the defaults of the daemon's settings (spec section 3)
+// that are flags of `run` only; other commands read them from the config
+// file or the environment, and need the same defaults.
+var daemonDefaults = map[string]any{
+	"docker_host":    "",
+	"metrics_listen": "",
+	"log_format":     "text",
+	"log_level":      "info",
+	"nflog_group":    7001,
+	"log_drops":      true,
+}
+
+// addDockerFlags adds the flags of commands that read Docker's containers
+// and compile for them (run, plan).
+func addDockerFlags(f *pflag.FlagSet) {
+	f.String("docker-host", "", "Docker Engine API address (default: DOCKER_HOST or the local socket)")
+	f.Uint16("nflog-group", 7001, "netfilter log group used for drops")
+}
+
+// addDaemonFlags adds the flags only `run` has.
+func addDaemonFlags(f *pflag.FlagSet) {
+	addDockerFlags(f)
+	f.String("metrics-listen", "", "Prometheus metrics address, e.g. 127.0.0.1:9477 (empty: off)")
+	f.String("log-format", "text", "log format: text or json")
+	f.String("log-level", "info", "log level: debug, info, warn, error")
+	f.Bool("log-drops", true, "record each drop in the journal (or the log outside systemd), rate limited")
 }
