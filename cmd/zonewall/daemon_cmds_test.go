@@ -209,3 +209,63 @@ func TestDropsOutput(t *testing.T) {
 		t.Errorf("drops --json: code %d, %q", code, out)
 	}
 }
+
+func TestDropsFilters(t *testing.T) {
+	now := time.Now()
+	web := control.DropSide{Kind: "container", Container: "shop-web-1", ContainerID: "aaaa1111", Zone: "web", Addr: "172.30.0.2"}
+	db := control.DropSide{Kind: "container", Container: "shop-db-1", ContainerID: "bbbb2222", Zone: "db", Addr: "172.30.0.3", Port: 5432}
+	world := control.DropSide{Kind: "world", Addr: "198.51.100.2"}
+	f := &fakeDaemon{drops: []control.Drop{
+		{Time: now.Add(-time.Hour), Prefix: "old", Decided: "no-flow-container", Proto: "tcp", Src: web, Dst: db},
+		{Time: now.Add(-time.Minute), Prefix: "in", Decided: "no-flow-ingress", Proto: "tcp", Src: world, Dst: db},
+		{Time: now.Add(-time.Second), Prefix: "out", Decided: "no-flow-world", Proto: "udp", Src: web, Dst: world},
+	}}
+	sock := startFakeDaemon(t, f)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "old,in,out"},
+		{[]string{"--since", "10m"}, "in,out"},
+		{[]string{"--last", "1"}, "out"},
+		{[]string{"-n", "2", "--zone", "db"}, "old,in"},
+		{[]string{"--container", "shop-web-1", "--direction", "egress"}, "out"},
+		{[]string{"--reason", "no-flow-ingress"}, "in"},
+		{[]string{"--zone", "api"}, ""},
+	} {
+		out, stderr, code := runDaemonCLI(t, append([]string{"--socket", sock, "drops", "-o", "json"}, tc.args...)...)
+		var got []string
+		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+			var d control.Drop
+			if l != "" && json.Unmarshal([]byte(l), &d) == nil {
+				got = append(got, d.Prefix)
+			}
+		}
+		if code != 0 || strings.Join(got, ",") != tc.want {
+			t.Errorf("drops %v = %d %v (%s), want %s", tc.args, code, got, stderr, tc.want)
+		}
+	}
+	for _, args := range [][]string{{"--direction", "sideways"}, {"--since", "yesterday"}, {"--last", "-1"}} {
+		if _, stderr, code := runDaemonCLI(t, append([]string{"--socket", sock, "drops"}, args...)...); code != exitUsage {
+			t.Errorf("drops %v = %d (%s), want %d", args, code, stderr, exitUsage)
+		}
+	}
+}
+
+func TestParseSince(t *testing.T) {
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	for in, want := range map[string]time.Time{
+		"10m":                  now.Add(-10 * time.Minute),
+		"1h30m":                now.Add(-90 * time.Minute),
+		"2026-12-07T10:00:00Z": time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC),
+		"2026-12-06 23:15":     time.Date(2026, 12, 6, 23, 15, 0, 0, time.UTC),
+		"10:00":                time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC),
+	} {
+		if got, err := parseSince(in, now); err != nil || !got.Equal(want) {
+			t.Errorf("parseSince(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	if _, err := parseSince("yesterday", now); err == nil || !strings.Contains(err.Error(), "want a duration") {
+		t.Errorf("parseSince(yesterday) = %v", err)
+	}
+}

@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
 	"os/signal"
 	"runtime"
-	"strings"
 	"syscall"
 	"time"
 
@@ -40,7 +38,7 @@ func init() {
 			Args: noArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
 				cfg := a.config()
-				log, err := newLogger(cmd.ErrOrStderr(), cfg.LogFormat, cfg.LogLevel)
+				log, err := newLogger(cmd.ErrOrStderr(), cfg.LogFormat, cfg.LogLevel, stderrIsJournal())
 				if err != nil {
 					return &usageError{err}
 				}
@@ -54,22 +52,6 @@ func init() {
 		addDaemonFlags(cmd.Flags())
 		return cmd
 	})
-}
-
-// newLogger builds the daemon's logger from log_format and log_level.
-func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("log_level %q: want debug, info, warn or error", level)
-	}
-	opts := &slog.HandlerOptions{Level: lv}
-	switch strings.ToLower(format) {
-	case "", "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	}
-	return nil, fmt.Errorf("log_format %q: want text or json", format)
 }
 
 // runDaemon connects to the real world (Docker, nftables, NFLOG, systemd)
@@ -188,6 +170,7 @@ func runWith(ctx context.Context, cfg config, log *slog.Logger, parts daemonPart
 		Metrics:         m,
 		BridgeNetfilter: parts.BridgeNetfilter,
 		WatchZonesDir:   true,
+		DropRecords:     dropRecorder(cfg, log),
 	})
 	if err != nil {
 		return err
@@ -231,6 +214,18 @@ func runWith(ctx context.Context, cfg config, log *slog.Logger, parts daemonPart
 
 	log.Info("zonewall starting", "version", version, "zones_dir", cfg.ZonesDir, "socket", cfg.Socket, "state_dir", cfg.StateDir)
 	return d.Run(ctx)
+}
+
+// dropRecorder is where drop records go: the journal, with a field per
+// attribute, when systemd runs us; else the log; nothing with log_drops off.
+func dropRecorder(cfg config, log *slog.Logger) daemon.DropRecorder {
+	switch {
+	case !cfg.LogDrops:
+		return nil
+	case stderrIsJournal() && daemon.JournalAvailable():
+		return daemon.JournalDrops{}
+	}
+	return daemon.LogDrops{Log: log}
 }
 
 // serveMetrics binds metrics_listen before returning, so the address it

@@ -65,7 +65,8 @@ func (l *recordLimiter) allow(now time.Time) (ok bool, suppressed uint64) {
 // DropFlow renders a drop in the policy's own words, "web -> db tcp/5432",
 // so an operator can compare it with (or copy it into) a flow or a policy
 // test. Containers outside any zone are "unzoned"; world ends name their
-// address (world:IP).
+// address (world:IP); a source on a container port that no container has
+// (forged, or not classified yet) is unknown:IP.
 func DropFlow(d control.Drop) string {
 	end := func(s control.DropSide) string {
 		switch s.Kind {
@@ -79,11 +80,15 @@ func DropFlow(d control.Drop) string {
 		}
 		return s.Kind
 	}
+	src := end(d.Src)
+	if d.Src.Kind == "world" && strings.HasPrefix(d.InIface, "veth") {
+		src = "unknown:" + d.Src.Addr // from a container port, with no container's address
+	}
 	port := d.Proto
 	if (d.Proto == "tcp" || d.Proto == "udp" || d.Proto == "sctp") && d.Dst.Port != 0 {
 		port += "/" + strconv.Itoa(int(d.Dst.Port))
 	}
-	return end(d.Src) + " -> " + end(d.Dst) + " " + port
+	return src + " -> " + end(d.Dst) + " " + port
 }
 
 // isAuditDrop reports a would-be drop of audit mode (accepted, only logged).
