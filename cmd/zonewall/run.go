@@ -96,6 +96,7 @@ func openRealParts(cfg config, log *slog.Logger) (daemonParts, func(), error) {
 		DenyCounters:    applier.Counters,
 		FlowCounters:    allowedFlows(applier.AllowCounters),
 		BridgeNetfilter: daemon.BridgeNetfilter(log),
+		DockerUp:        dockerPing(cli),
 		StartDrops: func(ctx context.Context, d *daemon.Daemon, m *metrics.Metrics) {
 			startDropReader(ctx, cfg.NflogGroup, d, m, log)
 		},
@@ -135,6 +136,7 @@ type daemonParts struct {
 	DenyCounters    metrics.DenyCounterSource                                       // nil: no zonewall_denied_packets_total
 	FlowCounters    metrics.CounterSource                                           // nil: no zonewall_flow_*
 	BridgeNetfilter func() (string, error)                                          // nil: not checked
+	DockerUp        metrics.HealthSource                                            // nil: no zonewall_docker_up
 	StartDrops      func(ctx context.Context, d *daemon.Daemon, m *metrics.Metrics) // nil: no drop log
 }
 
@@ -150,7 +152,8 @@ func runWith(ctx context.Context, cfg config, log *slog.Logger, parts daemonPart
 		return err
 	}
 	defer unlock()
-	m := metrics.New(nil, metrics.BuildInfo{Version: version, GoVersion: runtime.Version()})
+	vi := readVersionInfo()
+	m := metrics.New(nil, metrics.BuildInfo{Version: vi.Version, Revision: vi.Revision, GoVersion: runtime.Version()})
 	if parts.DenyCounters != nil {
 		m.SetDenyCounterSource(parts.DenyCounters)
 	}
@@ -175,6 +178,7 @@ func runWith(ctx context.Context, cfg config, log *slog.Logger, parts daemonPart
 	if err != nil {
 		return err
 	}
+	m.SetHealthSources(parts.DockerUp, func() bool { return policyValid(d.Status().Policy) })
 	srv, err := control.Listen(cfg.Socket, d, log)
 	if err != nil {
 		return err
@@ -214,6 +218,22 @@ func runWith(ctx context.Context, cfg config, log *slog.Logger, parts daemonPart
 
 	log.Info("zonewall starting", "version", version, "zones_dir", cfg.ZonesDir, "socket", cfg.Socket, "state_dir", cfg.StateDir)
 	return d.Run(ctx)
+}
+
+// dockerPing asks the Docker Engine API whether it answers (at scrape time).
+func dockerPing(cli *client.Client) metrics.HealthSource {
+	return func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_, err := cli.Ping(ctx)
+		return err == nil
+	}
+}
+
+// policyValid: the zone files as they are now are the policy enforced
+// (not a last valid one kept from state or from before a rejected reload).
+func policyValid(p control.PolicyStatus) bool {
+	return p.Source == "zones_dir" && p.LastError == nil
 }
 
 // dropRecorder is where drop records go: the journal, with a field per
