@@ -152,7 +152,7 @@ func printPlan(w io.Writer, p plan, full bool) {
 		fmt.Fprintln(w, "# no zonewall table is live: applying would install all of this")
 	}
 	io.WriteString(w, p.Diff)
-	fmt.Fprintf(w, "# %d lines to add, %d to remove\n", p.Added, p.Removed)
+	fmt.Fprintf(w, "# %s to add, %d to remove\n", plural(p.Added, "line"), p.Removed)
 }
 
 // liveCounter matches the running totals nft prints in live counters; the

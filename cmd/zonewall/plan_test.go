@@ -22,7 +22,7 @@ func TestPlanShowsOnlyTheChanges(t *testing.T) {
 	}
 	var out bytes.Buffer
 	printPlan(&out, p, false)
-	if strings.Contains(out.String(), "counter drop") || !strings.HasSuffix(out.String(), "# 1 lines to add, 1 to remove\n") {
+	if strings.Contains(out.String(), "counter drop") || !strings.HasSuffix(out.String(), "# 1 line to add, 1 to remove\n") {
 		t.Fatalf("plan without --full shows unchanged lines or no summary:\n%s", out.String())
 	}
 	out.Reset()
