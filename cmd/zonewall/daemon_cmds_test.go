@@ -269,3 +269,34 @@ func TestParseSince(t *testing.T) {
 		t.Errorf("parseSince(yesterday) = %v", err)
 	}
 }
+
+func TestCompletionFromTheDaemon(t *testing.T) {
+	f := &fakeDaemon{status: control.Status{
+		Zones:    []control.ZoneStatus{{Name: "web", Members: []control.Member{{Name: "shop-web-1"}}}, {Name: "db"}},
+		Reported: []control.Finding{{Kind: "unzoned", Container: "lonely"}},
+	}}
+	sock := startFakeDaemon(t, f)
+	out, _, _ := runDaemonCLI(t, "__complete", "--socket", sock, "explain", "")
+	for _, w := range []string{"world\n", "host\n", "web\n", "db\n", "shop-web-1\n", "lonely\n"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("explain completion lacks %q:\n%s", w, out)
+		}
+	}
+	out, _, _ = runDaemonCLI(t, "__complete", "--socket", sock, "explain", "web", "shop-web-1", "")
+	if !strings.Contains(out, "tcp/\n") {
+		t.Errorf("port completion:\n%s", out)
+	}
+	out, _, _ = runDaemonCLI(t, "__complete", "--socket", sock, "drops", "--zone", "w")
+	if !strings.Contains(out, "web\n") || !strings.Contains(out, "world\n") || strings.Contains(out, "db\n") {
+		t.Errorf("drops --zone completion:\n%s", out)
+	}
+	out, _, _ = runDaemonCLI(t, "__complete", "--socket", sock, "drops", "--container", "")
+	if !strings.Contains(out, "shop-web-1\n") || !strings.Contains(out, "lonely\n") {
+		t.Errorf("drops --container completion:\n%s", out)
+	}
+	// No daemon: the fixed words, quickly.
+	out, _, _ = runDaemonCLI(t, "__complete", "--socket", filepath.Join(t.TempDir(), "none.sock"), "explain", "")
+	if !strings.Contains(out, "world\n") || strings.Contains(out, "web\n") {
+		t.Errorf("completion without a daemon:\n%s", out)
+	}
+}

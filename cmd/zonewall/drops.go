@@ -72,6 +72,8 @@ func init() {
 		_ = cmd.RegisterFlagCompletionFunc("direction", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 			return control.Directions, cobra.ShellCompDirectiveNoFileComp
 		})
+		_ = cmd.RegisterFlagCompletionFunc("zone", completeFlagNames(a, true))
+		_ = cmd.RegisterFlagCompletionFunc("container", completeFlagNames(a, false))
 		outFmt = addOutputFlags(cmd)
 		return cmd
 	})

@@ -41,6 +41,7 @@ func init() {
 				return nil
 			},
 		}
+		cmd.ValidArgsFunction = completeEndpoints(a)
 		outFmt = addOutputFlags(cmd)
 		return cmd
 	})
