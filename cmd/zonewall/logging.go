@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
-	"syscall"
+
+	"github.com/coreos/go-systemd/v22/journal"
 )
 
 // newLogger builds the daemon's logger from log_format and log_level. With
@@ -36,20 +36,12 @@ func newLogger(w io.Writer, format, level string, journal bool) (*slog.Logger, e
 }
 
 // stderrIsJournal reports whether stderr is the journal stream systemd
-// connected (JOURNAL_STREAM holds its device and inode), as sd_journal's
-// documentation asks: a child of the service with stderr redirected
-// elsewhere inherits the variable but must not write prefixes.
+// connected (JOURNAL_STREAM names its device and inode): a child of the
+// service with stderr redirected elsewhere inherits the variable but must
+// not write prefixes.
 func stderrIsJournal() bool {
-	v := os.Getenv("JOURNAL_STREAM")
-	var dev, ino uint64
-	if _, err := fmt.Sscanf(v, "%d:%d", &dev, &ino); err != nil {
-		return false
-	}
-	var st syscall.Stat_t
-	if err := syscall.Fstat(int(os.Stderr.Fd()), &st); err != nil {
-		return false
-	}
-	return uint64(st.Dev) == dev && st.Ino == ino
+	ok, err := journal.StderrIsJournalStream()
+	return ok && err == nil
 }
 
 // syslog priorities (sd-daemon.h's SD_ERR ... SD_DEBUG).

@@ -3,6 +3,7 @@ package daemon
 import (
 	"log/slog"
 	"net/netip"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -113,6 +114,13 @@ func TestDropRecordFieldsAndMessage(t *testing.T) {
 	} {
 		if fields[k] != v {
 			t.Errorf("field %s = %q, want %q", k, fields[k], v)
+		}
+	}
+	// Journal field names: upper-case letters, digits and underscores.
+	valid := regexp.MustCompile(`^[A-Z0-9][A-Z0-9_]*$`)
+	for k := range fields {
+		if name := "ZONEWALL_" + strings.ToUpper(k); !valid.MatchString(name) {
+			t.Errorf("invalid journal field name %q", name)
 		}
 	}
 	msg := dropMessage(d, 3)
