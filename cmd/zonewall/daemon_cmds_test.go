@@ -160,6 +160,16 @@ func TestExplainOutputAndExitCodes(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(out, "deny: no flow from web to db allows tcp/22\n") {
 		t.Errorf("deny: code %d, %q", code, out)
 	}
+	// --exit-code: 1 for deny, 0 for allow (text and JSON alike).
+	if out, _, code := runDaemonCLI(t, "--socket", sock, "explain", "web", "db", "tcp/22", "--exit-code"); code != 1 || !strings.HasPrefix(out, "deny: ") {
+		t.Errorf("deny --exit-code: code %d, %q; want 1", code, out)
+	}
+	if _, _, code := runDaemonCLI(t, "--socket", sock, "explain", "web", "db", "tcp/22", "--exit-code", "-o", "json"); code != 1 {
+		t.Errorf("deny --exit-code -o json: code %d; want 1", code)
+	}
+	if _, _, code := runDaemonCLI(t, "--socket", sock, "explain", "--exit-code", "world", "shop-web-1", "tcp/80"); code != 0 {
+		t.Errorf("allow --exit-code: code %d; want 0", code)
+	}
 	_, stderr, code := runDaemonCLI(t, "--socket", sock, "explain", "nosuch", "db", "tcp/22")
 	if code != 1 || !strings.Contains(stderr, `"nosuch" is no running container`) {
 		t.Errorf("bad input: code %d, %q; want 1", code, stderr)

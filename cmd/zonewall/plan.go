@@ -29,7 +29,7 @@ func init() {
 			detailedExit bool
 		)
 		cmd := &cobra.Command{
-			Use:   "plan [DIR]",
+			Use:   "plan [DIR | FILE]",
 			Short: "Show what applying the zone files now would change in the live ruleset",
 			Long: "Load the zone files in DIR (default: the configured zones directory), read the\n" +
 				"containers Docker runs now, compile the ruleset zonewall would install, and print\n" +
@@ -44,7 +44,10 @@ func init() {
 				cfg := a.config()
 				dir := cfg.ZonesDir
 				if len(args) == 1 {
-					dir = args[0]
+					var err error
+					if dir, err = checkTarget(args[0], cmd.ErrOrStderr(), outFmt.JSON()); err != nil {
+						return err
+					}
 				}
 				pol, err := loadPolicy(dir, cmd.ErrOrStderr())
 				if err != nil {
