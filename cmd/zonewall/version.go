@@ -8,15 +8,22 @@ import (
 
 func init() {
 	registerCommand(func(a *app) *cobra.Command {
-		return &cobra.Command{
+		var outFmt *output
+		cmd := &cobra.Command{
 			Use:   "version",
-			Short: "Print version and build information",
+			Short: "Print version and build information (also: zonewall --version)",
 			Args:  noArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
-				fmt.Fprint(cmd.OutOrStdout(), buildInfo().String())
+				info := buildInfo()
+				if outFmt.JSON() {
+					return writeJSONOut(cmd.OutOrStdout(), info)
+				}
+				fmt.Fprint(cmd.OutOrStdout(), info.String())
 				return nil
 			},
 		}
+		outFmt = addOutputFlags(cmd)
+		return cmd
 	})
 }
 
