@@ -33,6 +33,7 @@ type config struct {
 	LogFormat     string
 	LogLevel      string
 	NflogGroup    uint16
+	LogDrops      bool // drop records to the journal (or the log)
 }
 
 // app holds what every command shares.
@@ -53,17 +54,18 @@ func newRootCommand() *cobra.Command {
 		},
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	setVersionFlag(root)
 
 	f := root.PersistentFlags()
 	f.StringVar(&a.configFile, "config", "/etc/zonewall/zonewall.yaml", "configuration file")
 	f.String("zones-dir", "/etc/zonewall/zones.d", "directory of zone files")
-	f.String("docker-host", "", "Docker Engine API address (default: DOCKER_HOST or the local socket)")
 	f.String("socket", "/run/zonewall/zonewall.sock", "control socket of the daemon")
 	f.String("state-dir", "/var/lib/zonewall", "where the last valid policy and ruleset are kept")
-	f.String("metrics-listen", "", "Prometheus metrics address, e.g. 127.0.0.1:9477 (empty: off)")
-	f.String("log-format", "text", "log format: text or json")
-	f.String("log-level", "info", "log level: debug, info, warn, error")
-	f.Uint16("nflog-group", 7001, "netfilter log group used for drops")
+	// The daemon's own settings are flags of `run` (and of plan where it
+	// needs them); the config file and environment reach every command.
+	for key, def := range daemonDefaults {
+		a.v.SetDefault(key, def)
+	}
 
 	for _, c := range commands(a) {
 		root.AddCommand(c)
@@ -154,5 +156,6 @@ func (a *app) config() config {
 		LogFormat:     v.GetString("log_format"),
 		LogLevel:      v.GetString("log_level"),
 		NflogGroup:    uint16(v.GetUint("nflog_group")),
+		LogDrops:      v.GetBool("log_drops"),
 	}
 }

@@ -53,6 +53,11 @@ type Config struct {
 	RetryMin       time.Duration // first retry after a failed apply; default 100ms
 	RetryMax       time.Duration // retry backoff cap; default 5s
 	DropBuffer     int           // recent drops kept; default 1000
+	// DropRecords gets a record of each drop (the journal), at most
+	// DropRecordRate per second after a burst of DropRecordBurst; nil: none.
+	DropRecords     DropRecorder
+	DropRecordRate  float64 // default DefaultDropRecordRate
+	DropRecordBurst int     // default DefaultDropRecordBurst
 	// WatchZonesDir enables fsnotify on ZonesDir (SIGHUP works regardless).
 	WatchZonesDir bool
 }
@@ -73,6 +78,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.DropBuffer <= 0 {
 		c.DropBuffer = 1000
+	}
+	if c.DropRecordRate <= 0 {
+		c.DropRecordRate = DefaultDropRecordRate
+	}
+	if c.DropRecordBurst <= 0 {
+		c.DropRecordBurst = DefaultDropRecordBurst
 	}
 	if c.Notify == nil {
 		c.Notify = nopNotifier{}
@@ -131,9 +142,10 @@ type Daemon struct {
 		rev    uint64 // the inventory's revision; 0: unknown, compare inv
 	}
 
-	drops     *dropLog
-	saver     *saver
-	hostStops hostNetStops // settings.host_network: stop
+	drops       *dropLog
+	recordLimit *recordLimiter // of cfg.DropRecords
+	saver       *saver
+	hostStops   hostNetStops // settings.host_network: stop
 }
 
 // loadedPolicy is a valid policy and where it came from.
@@ -151,13 +163,14 @@ func New(cfg Config) (*Daemon, error) {
 	}
 	cfg.setDefaults()
 	d := &Daemon{
-		cfg:      cfg,
-		log:      cfg.Log,
-		started:  time.Now(),
-		dirty:    make(chan struct{}, 1),
-		reload:   make(chan struct{}, 1),
-		needFull: true, // the first apply of a daemon is always a full rebuild
-		drops:    newDropLog(cfg.DropBuffer),
+		cfg:         cfg,
+		log:         cfg.Log,
+		started:     time.Now(),
+		dirty:       make(chan struct{}, 1),
+		reload:      make(chan struct{}, 1),
+		needFull:    true, // the first apply of a daemon is always a full rebuild
+		drops:       newDropLog(cfg.DropBuffer),
+		recordLimit: newRecordLimiter(cfg.DropRecordRate, cfg.DropRecordBurst),
 	}
 	if cfg.Store != nil {
 		d.saver = newSaver(cfg.Store, cfg.Log)

@@ -36,6 +36,7 @@ var keys = map[string]check{
 	"log_format":     oneOf("text", "json"),
 	"log_level":      oneOf("debug", "info", "warn", "error"),
 	"nflog_group":    portLike("netfilter log group", 1, 65535),
+	"log_drops":      boolean,
 }
 
 // Keys lists the configuration keys, sorted.
@@ -49,6 +50,13 @@ func Keys() []string {
 }
 
 func anyValue(string) string { return "" }
+
+func boolean(v string) string {
+	if _, err := strconv.ParseBool(v); err != nil {
+		return fmt.Sprintf("%s: want true or false", clipQuote(v))
+	}
+	return ""
+}
 
 func nonEmpty(v string) string {
 	if v == "" {

@@ -37,3 +37,12 @@ func FuzzCheckFile(f *testing.F) {
 		}
 	})
 }
+
+func TestLogDrops(t *testing.T) {
+	if p := CheckFile("c.yaml", []byte("log_drops: false\n")); len(p) != 0 {
+		t.Errorf("log_drops: false: %q", p)
+	}
+	if p := CheckFile("c.yaml", []byte("log_drops: maybe\n")); len(p) != 1 || !strings.Contains(p[0], `c.yaml:1:12: log_drops: "maybe": want true or false`) {
+		t.Errorf("log_drops: maybe: %q", p)
+	}
+}
