@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/zonewall/zonewall/enforcer"
+	"github.com/zonewall/zonewall/zones"
 )
 
 const (
@@ -91,21 +92,16 @@ func Open(dir string) (*Store, error) {
 // Dir is the state directory.
 func (s *Store) Dir() string { return s.dir }
 
-// ReadPolicyDir captures the zone files of dir (*.yaml, *.yml) as a Policy.
+// ReadPolicyDir captures the zone files of dir as a Policy. Which files
+// count, and how they are read, is zones.ReadDir's rule, the one Load uses.
 func ReadPolicyDir(dir string) (Policy, error) {
 	p := Policy{Dir: dir, Files: map[string][]byte{}}
-	for _, pat := range []string{"*.yaml", "*.yml"} {
-		names, err := filepath.Glob(filepath.Join(dir, pat))
-		if err != nil {
-			return p, fmt.Errorf("list zone files: %w", err)
-		}
-		for _, n := range names {
-			b, err := os.ReadFile(n)
-			if err != nil {
-				return p, fmt.Errorf("read zone file: %w", err)
-			}
-			p.Files[filepath.Base(n)] = b
-		}
+	srcs, errs := zones.ReadDir(dir)
+	if len(errs) > 0 {
+		return p, errs
+	}
+	for _, src := range srcs {
+		p.Files[src.Name] = src.Data
 	}
 	return p, nil
 }
