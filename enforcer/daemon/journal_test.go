@@ -45,7 +45,7 @@ func TestJournalDropRecord(t *testing.T) {
 	for k, v := range map[string]string{
 		"SYSLOG_IDENTIFIER": "zonewall", "PRIORITY": "5", "ZONEWALL_EVENT": "drop",
 		"ZONEWALL_FLOW": "web -> db tcp/5432", "ZONEWALL_DIRECTION": "internal", "ZONEWALL_REASON": "no-flow-container",
-		"ZONEWALL_SRC_ZONE": "web", "ZONEWALL_DST_CONTAINER": "shop-db-1", "ZONEWALL_DST_ZONE": "db", "ZONEWALL_SUPPRESSED": "7",
+		"ZONEWALL_CONTAINER": tag, "ZONEWALL_ZONE": "web", "ZONEWALL_SRC_ZONE": "web", "ZONEWALL_DST_CONTAINER": "shop-db-1", "ZONEWALL_DST_ZONE": "db", "ZONEWALL_SUPPRESSED": "7",
 	} {
 		if entry[k] != v {
 			t.Errorf("%s = %v, want %q", k, entry[k], v)
