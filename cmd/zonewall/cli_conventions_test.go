@@ -12,12 +12,12 @@ import (
 
 func TestVersionFlagAndJSON(t *testing.T) {
 	code, out, _ := run(t, "--version")
-	if code != 0 || out != "zonewall "+version+"\n" {
+	if code != 0 || out != buildInfo().String() {
 		t.Errorf("--version = %d, %q", code, out)
 	}
 	code, out, _ = run(t, "version", "-o", "json")
-	var v versionInfo
-	if code != 0 || json.Unmarshal([]byte(out), &v) != nil || v.Version != version || v.Go == "" {
+	var v build
+	if code != 0 || json.Unmarshal([]byte(out), &v) != nil || v.Version != version || v.GoVersion == "" {
 		t.Errorf("version -o json = %d, %q", code, out)
 	}
 	if code, _, errOut := run(t, "version", "-o", "yaml"); code != exitUsage || !strings.Contains(errOut, `unknown output format "yaml"`) {
@@ -81,6 +81,15 @@ func TestDaemonDefaultsWithoutFlags(t *testing.T) {
 	}
 	if got.NflogGroup != 7005 || got.LogFormat != "text" || !got.LogDrops || got.Socket != "/run/zonewall/zonewall.sock" {
 		t.Errorf("config without daemon flags = %+v", got)
+	}
+	// log_drops is a configuration key like the others.
+	if err := os.WriteFile(conf, []byte("log_drops: false\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	root = newRootCommand()
+	root.SetArgs([]string{"--config", conf, "zwtest-capture"})
+	if err := root.Execute(); err != nil || got.LogDrops {
+		t.Errorf("log_drops: false: %v, LogDrops %v", err, got.LogDrops)
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"runtime"
 	"syscall"
 	"time"
 
@@ -152,8 +151,8 @@ func runWith(ctx context.Context, cfg config, log *slog.Logger, parts daemonPart
 		return err
 	}
 	defer unlock()
-	vi := readVersionInfo()
-	m := metrics.New(nil, metrics.BuildInfo{Version: vi.Version, Revision: vi.Revision, GoVersion: runtime.Version()})
+	bi := buildInfo()
+	m := metrics.New(nil, metrics.BuildInfo{Version: bi.Version, Revision: bi.Commit, GoVersion: bi.GoVersion})
 	if parts.DenyCounters != nil {
 		m.SetDenyCounterSource(parts.DenyCounters)
 	}

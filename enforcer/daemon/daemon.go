@@ -134,7 +134,6 @@ type Daemon struct {
 	enforcing      bool          // a ruleset of ours is in the kernel (boot, baseline or sync)
 	readySent      bool          // READY=1 went to the service manager
 	baselineOf     *zones.Policy // policy of the baseline in the kernel; nil once synced or booted from state
-	stopAttempted  map[string]bool
 	retryDelay     time.Duration
 	warnedNoPolicy bool
 	applied        struct { // input of the last successful sync apply
@@ -146,6 +145,7 @@ type Daemon struct {
 	drops       *dropLog
 	recordLimit *recordLimiter // of cfg.DropRecords
 	saver       *saver
+	hostStops   hostNetStops // settings.host_network: stop
 }
 
 // loadedPolicy is a valid policy and where it came from.
@@ -163,15 +163,14 @@ func New(cfg Config) (*Daemon, error) {
 	}
 	cfg.setDefaults()
 	d := &Daemon{
-		cfg:           cfg,
-		log:           cfg.Log,
-		started:       time.Now(),
-		dirty:         make(chan struct{}, 1),
-		reload:        make(chan struct{}, 1),
-		needFull:      true, // the first apply of a daemon is always a full rebuild
-		stopAttempted: map[string]bool{},
-		drops:         newDropLog(cfg.DropBuffer),
-		recordLimit:   newRecordLimiter(cfg.DropRecordRate, cfg.DropRecordBurst),
+		cfg:         cfg,
+		log:         cfg.Log,
+		started:     time.Now(),
+		dirty:       make(chan struct{}, 1),
+		reload:      make(chan struct{}, 1),
+		needFull:    true, // the first apply of a daemon is always a full rebuild
+		drops:       newDropLog(cfg.DropBuffer),
+		recordLimit: newRecordLimiter(cfg.DropRecordRate, cfg.DropRecordBurst),
 	}
 	if cfg.Store != nil {
 		d.saver = newSaver(cfg.Store, cfg.Log)
@@ -199,9 +198,12 @@ func (d *Daemon) Reload() {
 // Run enforces until ctx ends. On return the ruleset stays in the kernel:
 // enforcement continues while the daemon restarts.
 func (d *Daemon) Run(ctx context.Context) error {
+	// The saved ruleset goes back into the kernel before anything else is
+	// read (zone files, Docker, sysctls): whatever those inputs do, a host
+	// that was enforcing before a reboot is enforcing again first.
+	d.bootFromState()
 	d.checkBridgeNetfilter()
 	d.loadInitialPolicy()
-	d.bootFromState()
 	if d.saver != nil {
 		go d.saver.run(ctx)
 	}
@@ -362,6 +364,7 @@ func (d *Daemon) sync(ctx context.Context) syncResult {
 	if !d.needFull && d.applied.policy == pol.p && d.sameInventory(inv, rev) {
 		// Compile is pure: same input, same ruleset. Events that change
 		// nothing we enforce (health checks, exec, ...) cost no apply.
+		d.stopHostNetwork(ctx, pol.p, inv)
 		return syncDone
 	}
 	rs, findings := d.cfg.Engine.Compile(pol.p, inv)
