@@ -91,7 +91,7 @@ func (t *Tracker) follow(ctx context.Context, changed func(), bridges <-chan str
 			if !ok {
 				return errStreamEnded
 			}
-			if t.handle(ctx, m) {
+			if t.handle(sub, m) { // sub: inspects still running when the stream ends are cancelled
 				changed()
 			}
 			if t.needResync.Swap(false) {
