@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"time"
 )
@@ -82,7 +83,9 @@ func benchPacketPath(ctx context.Context, r *Report, log *slog.Logger, cfg packe
 		install: func() error { _, err := topo.router.nftFile(linPath); return err },
 		remove:  func() error { return topo.router.deleteTable("inet", linearTable) }}
 
-	if pv.docker, err = dockerIptablesVariant(topo, topo.inventory(cfg.Members), tmp); err != nil {
+	if _, err := exec.LookPath("iptables-restore"); err != nil {
+		r.skip("packet path "+dockerIptablesName, "iptables-restore not installed")
+	} else if pv.docker, err = dockerIptablesVariant(topo, topo.inventory(cfg.Members), tmp); err != nil {
 		return err
 	}
 	var zwInfo map[string]any
