@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"strings"
+	"unicode"
 
 	"github.com/spf13/cobra"
 )
@@ -14,7 +16,9 @@ func init() {
 			Short: "Report containers and ports that zonewall cannot or does not protect (exit 3 if any)",
 			Long: "From the running daemon: host-network, default-bridge, unzoned, conflicting and\n" +
 				"unfilterable containers; ports published on every interface that no flow from world\n" +
-				"reaches; flows impossible because their zones share no Docker network; br_netfilter off.\n" +
+				"reaches; flows impossible because their zones share no Docker network; br_netfilter off;\n" +
+				"the Docker version and firewall backend, and whether zonewall is tested with them\n" +
+				"(a finding only when unsupported: older than Docker 20.10, or an unknown backend).\n" +
 				"Exit code 3 when anything is reported, 0 when clean.",
 			Args: noArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
@@ -33,6 +37,10 @@ func init() {
 					printFindings(out, res.Findings, "")
 					fmt.Fprintf(out, "%s\n", plural(len(res.Findings), "finding"))
 				}
+				if d := res.Docker; d != nil && !asJSON {
+					fmt.Fprintf(out, "Docker %s (API %s, %s backend): %s: %s\n", printable(d.Version),
+						printable(d.APIVersion), printable(d.FirewallBackend), printable(d.Support), printable(d.Detail))
+				}
 				if len(res.Findings) > 0 {
 					return &exitError{code: exitFindings}
 				}
@@ -42,4 +50,15 @@ func init() {
 		cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 		return cmd
 	})
+}
+
+// printable drops control characters from what the Docker daemon reported
+// before it reaches a terminal.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsPrint(r) {
+			return r
+		}
+		return -1
+	}, s)
 }

@@ -189,6 +189,14 @@ func TestAuditExitCodes(t *testing.T) {
 	if code != 0 || out != "no findings\n" {
 		t.Errorf("clean audit: code %d, %q", code, out)
 	}
+	// The Docker engine is shown (after the findings), with control
+	// characters from the daemon dropped; it is no finding by itself.
+	withDocker := startFakeDaemon(t, &fakeDaemon{audit: control.Audit{Findings: []control.Finding{},
+		Docker: &control.DockerEngine{Version: "29.0.0\x1b[2J", APIVersion: "1.52", FirewallBackend: "nftables", Support: "tested", Detail: "in CI"}}})
+	out, _, code = runDaemonCLI(t, "--socket", withDocker, "audit")
+	if code != 0 || out != "no findings\nDocker 29.0.0[2J (API 1.52, nftables backend): tested: in CI\n" {
+		t.Errorf("audit with Docker: code %d, %q", code, out)
+	}
 }
 
 func TestDropsOutput(t *testing.T) {
