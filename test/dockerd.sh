@@ -63,12 +63,15 @@ dockerd_kind() {
 stop_started_dockerd() {
   [ -n "$started_dockerd" ] || return 0
   # The e2e suite restarts dockerd once; stop whichever dockerd now runs, by PID.
-  local pids="$started_dockerd" cur p
+  local pids="" cur p
   cur=$(dockerd_running_pid || true)
+  # The one we started, unless it is gone (its PID may be another's now).
+  grep -qx dockerd "/proc/$started_dockerd/comm" 2>/dev/null && pids=$started_dockerd
   [ -n "$cur" ] && [ "$cur" != "$started_dockerd" ] && pids="$pids $cur"
-  echo "== stopping the dockerd this run started (pid $pids)"
-  for p in $pids; do dockerd_stop_pid "$p"; done
   started_dockerd=""
+  [ -n "${pids// /}" ] || return 0
+  echo "== stopping the dockerd this run started (pid ${pids# })"
+  for p in $pids; do dockerd_stop_pid "$p"; done
 }
 
 # dockerd_save PID DIR keeps what restarts that dockerd as it was: binary,
