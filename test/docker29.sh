@@ -150,6 +150,10 @@ d29_start() {
   if [ "$backend" = nftables ]; then
     # A fresh host: no iptables rules of an earlier Docker.
     d29_clean_firewall || return 1
+    # With this backend Docker does not enable forwarding itself (it could
+    # not add the FORWARD drop policy that goes with it): bridge networks
+    # fail with "IPv4 forwarding is disabled". Operators set it; so do we.
+    sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 net.ipv6.conf.default.forwarding=1
   else
     for family in ip ip6; do nft delete table "$family" docker-bridges 2>/dev/null || true; done
   fi
@@ -158,7 +162,8 @@ d29_start() {
   mapfile -t flags < <(d29_flags "$backend")
   echo "== starting Docker 29 ($backend backend, data root $D29_DATA, log $D29_LOG)"
   # Not holding the caller's descriptors (such as a lock on fd 9).
-  PATH=$D29_BIN:$PATH setsid "$D29_BIN/dockerd" "${flags[@]}" </dev/null >>"$D29_LOG" 2>&1 9>&- &
+  # docker-compose 1.29 speaks API 1.38; Docker 29 refuses below 1.40 unless told.
+  PATH=$D29_BIN:$PATH DOCKER_MIN_API_VERSION=1.38 setsid "$D29_BIN/dockerd" "${flags[@]}" </dev/null >>"$D29_LOG" 2>&1 9>&- &
   local pid=$!
   dockerd_wait_ready "$pid" "$D29_LOG"
 }
