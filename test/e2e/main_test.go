@@ -5,8 +5,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
+
+	"github.com/zonewall/zonewall/test/dockerlock"
 )
 
 // Names and addresses this suite owns.
@@ -24,10 +25,6 @@ const (
 	zonesFile = "tiers.yaml"
 	keptLog   = "/tmp/zwtest-e-daemon.log"
 )
-
-// lockHeldEnv=1 says the caller holds lockFile for this run (flock(1)
-// around it: a second flock on a new descriptor would wait forever).
-const lockHeldEnv = "ZW_DOCKER_LOCK_HELD"
 
 // suite is the state every test shares: one binary, one topology and (at
 // most) one daemon at a time.
@@ -48,20 +45,12 @@ func runMain(m *testing.M) int {
 		suite.skipWhy = why
 		return m.Run() // every test skips through requireSuite
 	}
-	// A caller that switches dockerd (test/run-all) holds the lock for us.
-	if os.Getenv(lockHeldEnv) != "1" {
-		lock, err := os.OpenFile(lockFile, os.O_CREATE|os.O_RDWR, 0o644)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
-			return 1
-		}
-		defer lock.Close()
-		fmt.Fprintf(os.Stderr, "e2e: waiting for %s\n", lockFile)
-		if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-			fmt.Fprintf(os.Stderr, "e2e: lock: %v\n", err)
-			return 1
-		}
+	release, err := dockerlock.Acquire(lockFile, func() { fmt.Fprintf(os.Stderr, "e2e: waiting for %s\n", lockFile) })
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: lock: %v\n", err)
+		return 1
 	}
+	defer release()
 
 	// Temp dirs of crashed runs (we hold the lock: no other run is active).
 	if old, _ := filepath.Glob(filepath.Join(os.TempDir(), prefix+"-[0-9]*")); len(old) > 0 {
@@ -69,7 +58,6 @@ func runMain(m *testing.M) int {
 			_ = os.RemoveAll(d)
 		}
 	}
-	var err error
 	suite.tmp, err = os.MkdirTemp("", prefix+"-")
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
