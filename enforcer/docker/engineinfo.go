@@ -62,13 +62,15 @@ const minAPI = "1.41"
 
 // testedEngines are the set-ups CI runs the end-to-end suite on
 // (test/e2e-docker): the Engine API identifies the Docker release whatever
-// its distribution calls its version.
+// its distribution calls its version ("20.10.24+dfsg1"; a moby build from
+// source says "library-import"). Docker 29 releases speak API 1.52 to 1.56;
+// CI runs moby v2.0.0-beta.24, API 1.56.
 var testedEngines = []struct {
-	api, docker string
-	backends    []string
+	minAPI, maxAPI, docker string
+	backends               []string
 }{
-	{"1.41", "20.10", []string{"iptables"}},
-	{"1.52", "29", []string{"iptables", "nftables"}},
+	{"1.41", "1.41", "20.10", []string{"iptables"}},
+	{"1.52", "1.56", "29", []string{"iptables", "nftables"}},
 }
 
 // knownBackends are the firewall backends zonewall knows to coexist with:
@@ -89,9 +91,10 @@ func (e EngineInfo) Support() (Support, string) {
 	}
 	var tested []string
 	for _, t := range testedEngines {
+		inRange := !apiLess(e.APIVersion, t.minAPI) && !apiLess(t.maxAPI, e.APIVersion) && validAPI(e.APIVersion)
 		for _, b := range t.backends {
-			if t.api == e.APIVersion && b == e.FirewallBackend {
-				return Tested, fmt.Sprintf("Docker %s (API %s) with the %s backend is tested in zonewall's CI", t.docker, t.api, b)
+			if inRange && b == e.FirewallBackend {
+				return Tested, fmt.Sprintf("Docker %s (API %s) with the %s backend is tested in zonewall's CI", t.docker, e.APIVersion, b)
 			}
 			tested = append(tested, fmt.Sprintf("%s/%s", t.docker, b))
 		}
@@ -108,6 +111,11 @@ func apiLess(a, b string) bool {
 		return false
 	}
 	return am < bm || am == bm && an < bn
+}
+
+func validAPI(v string) bool {
+	_, _, ok := splitAPI(v)
+	return ok
 }
 
 func splitAPI(v string) (major, minor int, ok bool) {
