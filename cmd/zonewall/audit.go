@@ -2,15 +2,13 @@ package main
 
 import (
 	"fmt"
-	"strings"
-	"unicode"
 
 	"github.com/spf13/cobra"
 )
 
 func init() {
 	registerCommand(func(a *app) *cobra.Command {
-		var asJSON bool
+		var outFmt *output
 		cmd := &cobra.Command{
 			Use:   "audit",
 			Short: "Report containers and ports that zonewall cannot or does not protect (exit 3 if any)",
@@ -27,7 +25,7 @@ func init() {
 					return daemonError(err)
 				}
 				out := cmd.OutOrStdout()
-				if asJSON {
+				if outFmt.JSON() {
 					if err := writeJSONOut(out, res); err != nil {
 						return err
 					}
@@ -37,9 +35,9 @@ func init() {
 					printFindings(out, res.Findings, "")
 					fmt.Fprintf(out, "%s\n", plural(len(res.Findings), "finding"))
 				}
-				if d := res.Docker; d != nil && !asJSON {
-					fmt.Fprintf(out, "Docker %s (API %s, %s backend): %s: %s\n", printable(d.Version),
-						printable(d.APIVersion), printable(d.FirewallBackend), printable(d.Support), printable(d.Detail))
+				if d := res.Docker; d != nil && !outFmt.JSON() {
+					fmt.Fprintf(out, "Docker %s (API %s, %s backend): %s: %s\n",
+						d.Version, d.APIVersion, d.FirewallBackend, d.Support, d.Detail)
 				}
 				if len(res.Findings) > 0 {
 					return &exitError{code: exitFindings}
@@ -47,18 +45,7 @@ func init() {
 				return nil
 			},
 		}
-		cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+		outFmt = addOutputFlags(cmd)
 		return cmd
 	})
-}
-
-// printable drops control characters from what the Docker daemon reported
-// before it reaches a terminal.
-func printable(s string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsPrint(r) {
-			return r
-		}
-		return -1
-	}, s)
 }
