@@ -111,6 +111,7 @@ type Resolved struct {
 	Zone      string `json:"zone,omitempty"`
 	Container string `json:"container,omitempty"`
 	Addr      string `json:"addr,omitempty"`
+	Name      string `json:"name,omitempty"` // world:NAME: a DNS name, decided by domain flows
 	Note      string `json:"note,omitempty"` // e.g. "unzoned", "conflict: web, api"
 	// DefaultBridge: the container is on Docker's default bridge, where
 	// settings.default_bridge alone decides.
