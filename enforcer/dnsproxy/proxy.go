@@ -29,6 +29,10 @@ type Config struct {
 	UpstreamTimeout time.Duration // per upstream try; default 2 s
 	MaxInFlight     int           // queries being answered at once; default 512
 	Now             func() time.Time
+	// Exchange sends one query to one upstream ("udp" or "tcp"); default
+	// a miekg/dns client. Tests replace it to query from another network
+	// namespace.
+	Exchange func(ctx context.Context, m *dns.Msg, network, upstream string) (*dns.Msg, error)
 }
 
 func (c *Config) defaults() {
@@ -55,6 +59,14 @@ func (c *Config) defaults() {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.Exchange == nil {
+		timeout := c.UpstreamTimeout
+		c.Exchange = func(ctx context.Context, m *dns.Msg, network, upstream string) (*dns.Msg, error) {
+			cl := &dns.Client{Net: network, Timeout: timeout, UDPSize: dns.MaxMsgSize}
+			r, _, err := cl.ExchangeContext(ctx, m, upstream)
+			return r, err
+		}
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
@@ -204,11 +216,10 @@ func (p *Proxy) forward(ctx context.Context, req *dns.Msg, network string) (*dns
 	if network != "tcp" {
 		network = "udp"
 	}
-	c := &dns.Client{Net: network, Timeout: p.cfg.UpstreamTimeout, UDPSize: dns.MaxMsgSize}
 	err := errNoUpstream
 	for _, up := range p.cfg.Upstreams {
 		var resp *dns.Msg
-		resp, _, err = c.ExchangeContext(ctx, req.Copy(), up)
+		resp, err = p.cfg.Exchange(ctx, req.Copy(), network, up)
 		if err == nil && resp != nil {
 			return resp, nil
 		}
