@@ -27,6 +27,8 @@ type config struct {
 	LogFormat     string
 	LogLevel      string
 	NflogGroup    uint16
+	DNSPort       uint16   // egress by name: the DNS forwarder's port; 0 turns it off
+	DNSUpstreams  []string // resolvers the forwarder asks; default: /etc/resolv.conf's
 }
 
 // app holds what every command shares.
@@ -58,6 +60,8 @@ func newRootCommand() *cobra.Command {
 	f.String("log-format", "text", "log format: text or json")
 	f.String("log-level", "info", "log level: debug, info, warn, error")
 	f.Uint16("nflog-group", 7001, "netfilter log group used for drops")
+	f.Uint16("dns-port", 53530, "port of the DNS forwarder for domain flows (containers' DNS is redirected to it); 0: off")
+	f.StringSlice("dns-upstreams", nil, "resolvers the DNS forwarder asks, host:port (default: the nameservers of /etc/resolv.conf)")
 
 	for _, c := range commands(a) {
 		root.AddCommand(c)
@@ -121,5 +125,7 @@ func (a *app) config() config {
 		LogFormat:     v.GetString("log_format"),
 		LogLevel:      v.GetString("log_level"),
 		NflogGroup:    uint16(v.GetUint("nflog_group")),
+		DNSPort:       uint16(v.GetUint("dns_port")),
+		DNSUpstreams:  v.GetStringSlice("dns_upstreams"),
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"runtime"
@@ -20,6 +21,7 @@ import (
 	"github.com/zonewall/zonewall/enforcer"
 	"github.com/zonewall/zonewall/enforcer/control"
 	"github.com/zonewall/zonewall/enforcer/daemon"
+	"github.com/zonewall/zonewall/enforcer/dnsproxy"
 	"github.com/zonewall/zonewall/enforcer/docker"
 	"github.com/zonewall/zonewall/enforcer/metrics"
 	"github.com/zonewall/zonewall/enforcer/nflog"
@@ -114,6 +116,7 @@ func openRealParts(cfg config, log *slog.Logger) (daemonParts, func(), error) {
 		StartDrops: func(ctx context.Context, d *daemon.Daemon, m *metrics.Metrics) {
 			startDropReader(ctx, cfg.NflogGroup, d, m, log)
 		},
+		NewNames: namesParts(cfg, log),
 	}, closeAll, nil
 }
 
@@ -151,6 +154,8 @@ type daemonParts struct {
 	FlowCounters    metrics.CounterSource                                           // nil: no zonewall_flow_*
 	BridgeNetfilter func() (string, error)                                          // nil: not checked
 	StartDrops      func(ctx context.Context, d *daemon.Daemon, m *metrics.Metrics) // nil: no drop log
+	// NewNames sets up egress by name (nil: off); serve runs the forwarder.
+	NewNames func(source dnsproxy.Resolver) (names daemon.Names, serve func(context.Context), err error)
 }
 
 // runWith wires state, metrics, the control socket and the daemon, and
@@ -173,7 +178,22 @@ func runWith(ctx context.Context, cfg config, log *slog.Logger, parts daemonPart
 		m.SetCounterSource(parts.FlowCounters)
 	}
 
-	d, err := daemon.New(daemon.Config{
+	var d *daemon.Daemon
+	var names daemon.Names
+	var serveNames func(context.Context)
+	if parts.NewNames != nil {
+		names, serveNames, err = parts.NewNames(func(a netip.Addr) (string, bool) {
+			if d == nil {
+				return "", false
+			}
+			return d.ZoneOfAddr(a)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	d, err = daemon.New(daemon.Config{
+		Names:           names,
 		ZonesDir:        cfg.ZonesDir,
 		Engine:          daemon.PolicyEngine{CompileFunc: parts.Compile},
 		Kernel:          parts.Kernel,
@@ -207,6 +227,9 @@ func runWith(ctx context.Context, cfg config, log *slog.Logger, parts daemonPart
 	}()
 	if parts.StartDrops != nil {
 		parts.StartDrops(ctx, d, m)
+	}
+	if serveNames != nil {
+		go serveNames(ctx)
 	}
 	if cfg.MetricsListen != "" {
 		serveMetrics(ctx, cfg.MetricsListen, m, log)

@@ -30,6 +30,9 @@ func (d *Daemon) RecordDrop(p DropPacket) {
 		InIface:  p.InIface,
 		OutIface: p.OutIface,
 	}
+	if dr.Dst.Kind == "world" && d.cfg.Names != nil {
+		dr.Dst.Name = d.cfg.Names.NameOf(p.Dst)
+	}
 	d.drops.add(dr)
 	reason := decided
 	if reason == "" {

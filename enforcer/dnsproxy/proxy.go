@@ -425,3 +425,12 @@ func (p *Proxy) NameOf(addr netip.Addr) string {
 	defer p.names.mu.Unlock()
 	return p.names.addrTo[addr.Unmap()]
 }
+
+// Restore puts addresses the kernel still holds (after a daemon restart)
+// back into the name table, so status and drops name them again.
+func (p *Proxy) Restore(zone, name string, addr netip.Addr, expires time.Time) {
+	if zone == "" || name == "" || !expires.After(p.cfg.Now()) {
+		return
+	}
+	p.names.record(zone, name, []netip.Addr{addr.Unmap()}, expires)
+}

@@ -447,5 +447,6 @@ func (d *DNSTable) Delete() error {
 	}
 	d.conn.DelTable(d.table)
 	clear(d.expires)
+	d.zoneIDs = map[string]uint8{}
 	return d.conn.Flush()
 }
