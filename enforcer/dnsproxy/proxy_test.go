@@ -32,7 +32,11 @@ flows:
     domains: ["*.wild.test.zw"]
 `
 
-func loadPolicy(t *testing.T, extra string) *zones.Policy {
+type zonesPolicy = zones.Policy
+
+func loadPolicy(t *testing.T, extra string) *zones.Policy { return loadPolicyTB(t, extra) }
+
+func loadPolicyTB(t testing.TB, extra string) *zones.Policy {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "z.yaml"), []byte(testPolicy+extra), 0o600); err != nil {

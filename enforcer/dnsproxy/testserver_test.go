@@ -25,7 +25,7 @@ type testUpstream struct {
 	queries int
 }
 
-func startUpstream(t *testing.T) *testUpstream {
+func startUpstream(t testing.TB) *testUpstream {
 	t.Helper()
 	u := &testUpstream{}
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")

@@ -158,7 +158,8 @@ func newDNSLab(t *testing.T, cfg dnsproxy.Config) *dnsLab {
 	pol.Flows = append(pol.Flows,
 		&zones.Flow{Name: "web-names", From: web, To: world, Domains: dom("api.test.zw", "alias.test.zw", "short.test.zw", "many.test.zw", "*.n.test.zw"),
 			Ports: []zones.PortRange{tcp(443), tcp(8443)}},
-		&zones.Flow{Name: "db-names", From: db, To: world, Domains: dom("dbonly.test.zw"), Ports: []zones.PortRange{tcp(443)}})
+		&zones.Flow{Name: "db-names", From: db, To: world, Domains: dom("dbonly.test.zw"),
+			Ports: []zones.PortRange{{Proto: zones.ProtoTCP, From: 440, To: 450}}}) // a range: the interval sets
 	for i, f := range pol.Flows {
 		f.Index = i
 	}
@@ -359,7 +360,8 @@ func TestKernelDNSIsolation(t *testing.T) {
 		t.Errorf("many.test.zw answered with %d addresses, want the cap of 32", len(many))
 	}
 	ctx = append(ctx,
-		check{l.db.ns, "tcp", netip.MustParseAddr("203.0.113.4"), 443, true, "db's own name"},
+		check{l.db.ns, "tcp", netip.MustParseAddr("203.0.113.4"), 443, true, "db's own name (port range)"},
+		check{l.db.ns, "tcp", netip.MustParseAddr("203.0.113.4"), 80, false, "db's own name, outside the port range"},
 		check{l.web.ns, "tcp", netip.MustParseAddr("203.0.113.4"), 443, false, "db's name from web"},
 		check{l.db.ns, "tcp", netip.MustParseAddr("203.0.113.2"), 443, false, "web's name asked by db"},
 		check{l.db.ns, "tcp", netip.MustParseAddr("2001:db8:200::2"), 443, false, "web's name asked by db (IPv6)"},

@@ -38,8 +38,10 @@ import (
 //     Only packets addressed to the host's MAC (pkttype host) are
 //     redirected: DNS between two containers on one bridge is not.
 const (
-	SetNames4            = "names4"
-	SetNames6            = "names6"
+	SetNames4            = "names4"  // single ports (tcp/443): a hash set, fast to update
+	SetNames6            = "names6"  //
+	SetNameRanges4       = "ranges4" // port ranges, whole protocols, all traffic: an interval set
+	SetNameRanges6       = "ranges6" //
 	PriorityDNSForward   = -20
 	PriorityDNSRedirect  = -110
 	dnsTableSuffix       = "_dns"
@@ -63,9 +65,13 @@ type DNSTable struct {
 	// the last add as the new one).
 	expires map[elemKey]time.Time
 	now     func() time.Time
-	set4    *nftables.Set
+	set4    *nftables.Set // exact keys
 	set6    *nftables.Set
+	range4  *nftables.Set // interval keys
+	range6  *nftables.Set
 }
+
+func (d *DNSTable) sets() []*nftables.Set { return []*nftables.Set{d.set4, d.set6, d.range4, d.range6} }
 
 type elemKey struct {
 	zone     uint8
@@ -91,13 +97,19 @@ func NewDNSTable(table string, port uint16, opts ...Option) (*DNSTable, error) {
 	}
 	t := &nftables.Table{Family: nftables.TableFamilyINet, Name: DNSTableName(table)}
 	d := &DNSTable{conn: conn, table: t, port: port, log: a.log, zoneIDs: map[string]uint8{}, expires: map[elemKey]time.Time{}, now: time.Now}
-	d.set4 = d.namesSet(SetNames4, nftables.TypeIPAddr)
-	d.set6 = d.namesSet(SetNames6, nftables.TypeIP6Addr)
+	d.set4 = d.namesSet(SetNames4, nftables.TypeIPAddr, false)
+	d.set6 = d.namesSet(SetNames6, nftables.TypeIP6Addr, false)
+	d.range4 = d.namesSet(SetNameRanges4, nftables.TypeIPAddr, true)
+	d.range6 = d.namesSet(SetNameRanges6, nftables.TypeIP6Addr, true)
 	return d, nil
 }
 
-func (d *DNSTable) namesSet(name string, addr nftables.SetDatatype) *nftables.Set {
-	return &nftables.Set{Table: d.table, Name: name, Interval: true, Concatenation: true, HasTimeout: true,
+// namesSet: zone mark . address . l4proto . port, with timeouts. Most
+// flows name single ports, which go to a hash set (an update costs about
+// as much whatever the set holds); ranges need the kernel's interval set
+// for concatenations, whose every transaction copies its lookup table.
+func (d *DNSTable) namesSet(name string, addr nftables.SetDatatype, interval bool) *nftables.Set {
+	return &nftables.Set{Table: d.table, Name: name, Interval: interval, Concatenation: true, HasTimeout: true,
 		KeyType: nftables.MustConcatSetType(nftables.TypeMark, addr, nftables.TypeInetProto, nftables.TypeInetService)}
 }
 
@@ -111,7 +123,7 @@ func (d *DNSTable) Ensure() error {
 	defer d.mu.Unlock()
 	c := d.conn
 	c.AddTable(d.table)
-	for _, s := range []*nftables.Set{d.set4, d.set6} {
+	for _, s := range d.sets() {
 		if err := c.AddSet(s, nil); err != nil {
 			return fmt.Errorf("DNS table set %s: %w", s.Name, err)
 		}
@@ -126,10 +138,10 @@ func (d *DNSTable) Ensure() error {
 	if err != nil {
 		return err
 	}
-	for _, r := range rules[:2] {
+	for _, r := range rules[:4] {
 		c.AddRule(&nftables.Rule{Table: d.table, Chain: fwd, Exprs: r})
 	}
-	for _, r := range rules[2:] {
+	for _, r := range rules[4:] {
 		c.AddRule(&nftables.Rule{Table: d.table, Chain: nat, Exprs: r})
 	}
 	if err := c.Flush(); err != nil {
@@ -161,7 +173,8 @@ func (d *DNSTable) rules() ([][]expr.Any, error) {
 		v6   bool
 		set  *nftables.Set
 		addr enforcer.KeyPart
-	}{{false, d.set4, enforcer.KeyIPDaddr}, {true, d.set6, enforcer.KeyIP6Daddr}} {
+	}{{false, d.set4, enforcer.KeyIPDaddr}, {true, d.set6, enforcer.KeyIP6Daddr},
+		{false, d.range4, enforcer.KeyIPDaddr}, {true, d.range6, enforcer.KeyIP6Daddr}} {
 		r := match(fromContainer, newConn, enforcer.MatchNfproto{IPv6: f.v6})
 		r = append(r, lookup(f.set, f.addr)...)
 		out = append(out, append(r, orMark(enforcer.MarkNameAllowed)...))
@@ -221,8 +234,9 @@ func (d *DNSTable) SetZones(ids map[string]uint8) error {
 			return nil
 		}
 	}
-	d.conn.FlushSet(d.set4)
-	d.conn.FlushSet(d.set6)
+	for _, s := range d.sets() {
+		d.conn.FlushSet(s)
+	}
 	clear(d.expires)
 	if err := d.conn.Flush(); err != nil {
 		return fmt.Errorf("flushing DNS sets after zone renumbering: %w", err)
@@ -239,27 +253,20 @@ func (d *DNSTable) dropRenumbered() error {
 	for z, id := range d.zoneIDs {
 		byID[id] = z
 	}
-	var del4, del6 []nftables.SetElement
+	del := map[*nftables.Set][]nftables.SetElement{}
+	n := 0
 	for _, e := range live {
 		if byID[e.ZoneID] == e.Zone && e.Zone != "" {
 			continue
 		}
-		if e.v6 {
-			del6 = append(del6, nftables.SetElement{Key: e.raw.Key, KeyEnd: e.raw.KeyEnd})
-		} else {
-			del4 = append(del4, nftables.SetElement{Key: e.raw.Key, KeyEnd: e.raw.KeyEnd})
-		}
+		del[e.set] = append(del[e.set], nftables.SetElement{Key: e.raw.Key, KeyEnd: e.raw.KeyEnd})
+		n++
 	}
-	if len(del4)+len(del6) == 0 {
+	if n == 0 {
 		return nil
 	}
-	if len(del4) > 0 {
-		if err := d.conn.SetDeleteElements(d.set4, del4); err != nil {
-			return err
-		}
-	}
-	if len(del6) > 0 {
-		if err := d.conn.SetDeleteElements(d.set6, del6); err != nil {
+	for s, els := range del {
+		if err := d.conn.SetDeleteElements(s, els); err != nil {
 			return err
 		}
 	}
@@ -275,7 +282,7 @@ func (d *DNSTable) Allow(_ context.Context, grants []dnsproxy.Grant) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	now := d.now()
-	var els4, els6 []nftables.SetElement
+	els := map[*nftables.Set][]nftables.SetElement{}
 	pending := map[elemKey]time.Time{}
 	comments := map[elemKey]string{}
 	for _, g := range grants {
@@ -299,22 +306,19 @@ func (d *DNSTable) Allow(_ context.Context, grants []dnsproxy.Grant) error {
 	}
 	for k, exp := range pending {
 		timeout := max(exp.Sub(now), minElementTimeout).Round(time.Millisecond)
-		e := nftables.SetElement{Key: elemBytes(k, false), KeyEnd: elemBytes(k, true), Timeout: timeout, Comment: comments[k]}
-		if k.addr.Is4() {
-			els4 = append(els4, e)
-		} else {
-			els6 = append(els6, e)
+		s := d.setFor(k)
+		e := nftables.SetElement{Key: elemBytes(k, false), Timeout: timeout, Comment: comments[k]}
+		if s.Interval {
+			e.KeyEnd = elemBytes(k, true)
 		}
+		els[s] = append(els[s], e)
 	}
-	for _, b := range []struct {
-		set *nftables.Set
-		els []nftables.SetElement
-	}{{d.set4, els4}, {d.set6, els6}} {
-		if len(b.els) == 0 {
+	for _, s := range d.sets() {
+		if len(els[s]) == 0 {
 			continue
 		}
-		if err := d.conn.SetAddElements(b.set, b.els); err != nil {
-			return fmt.Errorf("DNS set %s: %w", b.set.Name, err)
+		if err := d.conn.SetAddElements(s, els[s]); err != nil {
+			return fmt.Errorf("DNS set %s: %w", s.Name, err)
 		}
 	}
 	if err := d.conn.Flush(); err != nil {
@@ -342,6 +346,20 @@ func elemComment(zone, name string) string {
 		c = c[:250]
 	}
 	return c
+}
+
+// setFor: single ports go to the hash sets, the rest to the interval sets.
+func (d *DNSTable) setFor(k elemKey) *nftables.Set {
+	exact := k.proto[0] == k.proto[1] && k.from == k.to
+	switch {
+	case exact && k.addr.Is4():
+		return d.set4
+	case exact:
+		return d.set6
+	case k.addr.Is4():
+		return d.range4
+	}
+	return d.range6
 }
 
 type portRange struct {
@@ -395,7 +413,7 @@ type LiveElement struct {
 	Addr    netip.Addr
 	Expires time.Duration // time left
 	raw     nftables.SetElement
-	v6      bool
+	set     *nftables.Set
 }
 
 // Live lists the names sets' elements (what survived a restart).
@@ -407,7 +425,7 @@ func (d *DNSTable) Live() ([]LiveElement, error) {
 
 func (d *DNSTable) live() ([]LiveElement, error) {
 	var out []LiveElement
-	for _, s := range []*nftables.Set{d.set4, d.set6} {
+	for _, s := range d.sets() {
 		els, err := d.conn.GetSetElements(s)
 		if err != nil {
 			if errors.Is(err, unix.ENOENT) {
@@ -420,7 +438,7 @@ func (d *DNSTable) live() ([]LiveElement, error) {
 				continue
 			}
 			alen := 4
-			if s == d.set6 {
+			if s == d.set6 || s == d.range6 {
 				alen = 16
 			}
 			if len(e.Key) < 4+alen {
@@ -429,7 +447,7 @@ func (d *DNSTable) live() ([]LiveElement, error) {
 			a, _ := netip.AddrFromSlice(e.Key[4 : 4+alen])
 			zone, name, _ := strings.Cut(e.Comment, " ")
 			out = append(out, LiveElement{ZoneID: enforcer.ZoneIDOfMark(binary.NativeEndian.Uint32(e.Key[:4])), Zone: zone, Name: name,
-				Addr: a, Expires: e.Expires, raw: e, v6: s == d.set6})
+				Addr: a, Expires: e.Expires, raw: e, set: s})
 		}
 	}
 	return out, nil
