@@ -192,6 +192,9 @@ func runWith(ctx context.Context, cfg config, log *slog.Logger, parts daemonPart
 			return err
 		}
 	}
+	if ns, ok := names.(*daemon.DNSNames); ok {
+		m.SetNameSource(ns.Samples)
+	}
 	d, err = daemon.New(daemon.Config{
 		Names:           names,
 		ZonesDir:        cfg.ZonesDir,

@@ -7,6 +7,7 @@ import (
 
 	"github.com/zonewall/zonewall/enforcer/control"
 	"github.com/zonewall/zonewall/enforcer/dnsproxy"
+	"github.com/zonewall/zonewall/enforcer/metrics"
 	"github.com/zonewall/zonewall/enforcer/nft"
 	"github.com/zonewall/zonewall/zones"
 )
@@ -64,6 +65,23 @@ func (n *DNSNames) Status() []control.NameStatus {
 	var out []control.NameStatus
 	for _, s := range n.Proxy.Names() {
 		out = append(out, control.NameStatus{Zone: s.Zone, Name: s.Name, LiveAddrs: s.LiveAddrs, Expires: s.Expires})
+	}
+	return out
+}
+
+// Samples reports the forwarder's counters for metrics.
+func (n *DNSNames) Samples() []metrics.NameSample {
+	live := map[dnsproxy.Key]int{}
+	for _, s := range n.Proxy.Names() {
+		live[dnsproxy.Key{Zone: s.Zone, Name: s.Name}] = s.LiveAddrs
+	}
+	var out []metrics.NameSample
+	for k, c := range n.Proxy.Stats() {
+		s := metrics.NameSample{Zone: k.Zone, Name: k.Name, Lookups: map[string]uint64{}, AddrsAdded: c.AddrsAdded, CapHits: c.CapHits, LiveAddrs: live[k]}
+		for o, v := range c.Outcomes {
+			s.Lookups[string(o)] = v
+		}
+		out = append(out, s)
 	}
 	return out
 }

@@ -27,8 +27,15 @@ type stats struct {
 
 func newStats() *stats { return &stats{m: map[Key]*Counts{}} }
 
+// maxStatKeys bounds the counters (a wildcard flow lets a container ask
+// endless distinct names); later names are counted under "(other)".
+const maxStatKeys = 10000
+
 func (s *stats) get(zone, name string) *Counts {
 	k := Key{zone, name}
+	if _, ok := s.m[k]; !ok && len(s.m) >= maxStatKeys {
+		k.Name = "(other)"
+	}
 	c := s.m[k]
 	if c == nil {
 		c = &Counts{Outcomes: map[Outcome]uint64{}}
