@@ -171,6 +171,7 @@ func newDNSLab(t *testing.T, cfg dnsproxy.Config) *dnsLab {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { table.Close() })
+	table.WithBridgeNames(append([]string{"br0"}, DefaultBridgeNames...)...)
 	if err := table.Ensure(); err != nil {
 		t.Fatal(err)
 	}
@@ -269,12 +270,20 @@ func nsExchanger(t *testing.T, ns string) func(context.Context, *dns.Msg, string
 // lookup asks the container's resolver (the world's DNS address; the DNS
 // table redirects it) and returns the addresses in the answer.
 func (l *dnsLab) lookup(t *testing.T, c *fakeContainer, name string, qtype uint16, network string, v6 bool) ([]netip.Addr, int) {
-	var addrs []netip.Addr
-	rcode := -1
 	server := "198.51.100.2:53"
 	if v6 {
 		server = "[2001:db8:100::2]:53"
 	}
+	return l.lookupVia(t, c, name, qtype, network, server)
+}
+
+func (l *dnsLab) lookupAt(t *testing.T, c *fakeContainer, name string, qtype uint16, server string) ([]netip.Addr, int) {
+	return l.lookupVia(t, c, name, qtype, "udp", server)
+}
+
+func (l *dnsLab) lookupVia(t *testing.T, c *fakeContainer, name string, qtype uint16, network, server string) ([]netip.Addr, int) {
+	var addrs []netip.Addr
+	rcode := -1
 	inNS(t, c.ns, func() {
 		m := new(dns.Msg)
 		m.SetQuestion(dns.Fqdn(name), qtype)
@@ -297,6 +306,12 @@ func (l *dnsLab) lookup(t *testing.T, c *fakeContainer, name string, qtype uint1
 		}
 	})
 	return addrs, rcode
+}
+
+func query(name string, qtype uint16) *dns.Msg {
+	m := new(dns.Msg)
+	m.SetQuestion(dns.Fqdn(name), qtype)
+	return m
 }
 
 // connectOnce: one TCP connection, no retry (a first SYN that is dropped
@@ -379,13 +394,27 @@ func TestKernelDNSIsolation(t *testing.T) {
 	if c := l.proxy.Stats()[dnsproxy.Key{Zone: "web", Name: "many.test.zw"}]; c.CapHits != 1 {
 		t.Errorf("cap hits %+v", c)
 	}
+	// DNS to another container on the bridge is not redirected to the
+	// forwarder (no flow allows it here: nothing may answer).
+	inNS(t, l.web.ns, func() {
+		cl := &dns.Client{Net: "udp", Timeout: 500 * time.Millisecond}
+		for _, dst := range []netip.Addr{l.api.ip4, l.api.ip6} {
+			if r, _, err := cl.Exchange(query("api.test.zw", dns.TypeA), netip.AddrPortFrom(dst, 53).String()); err == nil {
+				t.Errorf("DNS to container %s was answered (rcode %d, response %v, %d answers): redirected to the forwarder", dst, r.Rcode, r.Response, len(r.Answer))
+			}
+		}
+	})
+	// DNS to the host's own bridge address is the forwarder's.
+	if addrs, _ := l.lookupAt(t, l.web, "api.test.zw", dns.TypeA, "10.88.0.1:53"); len(addrs) != 1 {
+		t.Errorf("DNS to the host's bridge address was not answered by the forwarder: %v", addrs)
+	}
 	// Rules stay constant in the number of names: the names live in sets.
 	out, err := l.nft("list", "table", "inet", DNSTableName(enforcer.DefaultTable))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(out, "redirect to"); n != 2 {
-		t.Errorf("%d redirect rules, want 2:\n%s", n, out)
+	if n := strings.Count(out, "redirect to"); n != 4 {
+		t.Errorf("%d redirect rules, want 4:\n%s", n, out)
 	}
 	live, err := l.table.Live()
 	if err != nil {

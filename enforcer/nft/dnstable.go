@@ -69,6 +69,7 @@ type DNSTable struct {
 	set6    *nftables.Set
 	range4  *nftables.Set // interval keys
 	range6  *nftables.Set
+	bridges []string // see DefaultBridgeNames
 }
 
 func (d *DNSTable) sets() []*nftables.Set { return []*nftables.Set{d.set4, d.set6, d.range4, d.range6} }
@@ -96,7 +97,8 @@ func NewDNSTable(table string, port uint16, opts ...Option) (*DNSTable, error) {
 		return nil, fmt.Errorf("nftables connection: %w", err)
 	}
 	t := &nftables.Table{Family: nftables.TableFamilyINet, Name: DNSTableName(table)}
-	d := &DNSTable{conn: conn, table: t, port: port, log: a.log, zoneIDs: map[string]uint8{}, expires: map[elemKey]time.Time{}, now: time.Now}
+	d := &DNSTable{conn: conn, table: t, port: port, log: a.log, zoneIDs: map[string]uint8{}, expires: map[elemKey]time.Time{}, now: time.Now,
+		bridges: DefaultBridgeNames}
 	d.set4 = d.namesSet(SetNames4, nftables.TypeIPAddr, false)
 	d.set6 = d.namesSet(SetNames6, nftables.TypeIP6Addr, false)
 	d.range4 = d.namesSet(SetNameRanges4, nftables.TypeIPAddr, true)
@@ -179,20 +181,48 @@ func (d *DNSTable) rules() ([][]expr.Any, error) {
 		r = append(r, lookup(f.set, f.addr)...)
 		out = append(out, append(r, orMark(enforcer.MarkNameAllowed)...))
 	}
+	// DNS to the host itself (a resolver on a bridge address), and DNS
+	// routed out of the host's Docker bridges (to world); not DNS to a
+	// container (on a bridge), which its flows decide.
+	local := []expr.Any{
+		&expr.Fib{Register: reg1, FlagDADDR: true, ResultADDRTYPE: true},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: reg1, Data: binary.NativeEndian.AppendUint32(nil, unix.RTN_LOCAL)},
+	}
+	outward := []expr.Any{&expr.Fib{Register: reg1, FlagDADDR: true, ResultOIFNAME: true}}
+	for _, prefix := range d.bridges {
+		data := []byte(prefix)
+		if !strings.HasSuffix(prefix, "*") {
+			data = append(data, 0) // the whole name
+		} else {
+			data = data[:len(data)-1]
+		}
+		outward = append(outward, &expr.Cmp{Op: expr.CmpOpNeq, Register: reg1, Data: data})
+	}
 	for _, proto := range []uint8{unix.IPPROTO_UDP, unix.IPPROTO_TCP} {
-		r := match(fromContainer, enforcer.MatchL4Proto{Proto: proto})
-		r = append(r,
-			&expr.Meta{Key: expr.MetaKeyPKTTYPE, Register: reg1},
-			&expr.Cmp{Op: expr.CmpOpEq, Register: reg1, Data: []byte{unix.PACKET_HOST}})
-		r = append(r, loadPart(enforcer.KeyTHDport, reg1)...)
-		r = append(r, &expr.Cmp{Op: expr.CmpOpEq, Register: reg1, Data: binaryutil.BigEndian.PutUint16(53)})
-		r = append(r, orMark(enforcer.MarkNameAllowed)...)
-		r = append(r,
-			&expr.Immediate{Register: reg1, Data: binaryutil.BigEndian.PutUint16(d.port)},
-			&expr.Redir{RegisterProtoMin: reg1})
-		out = append(out, r)
+		for _, dest := range [][]expr.Any{local, outward} {
+			r := match(fromContainer, enforcer.MatchL4Proto{Proto: proto})
+			r = append(r, loadPart(enforcer.KeyTHDport, reg1)...)
+			r = append(r, &expr.Cmp{Op: expr.CmpOpEq, Register: reg1, Data: binaryutil.BigEndian.PutUint16(53)})
+			r = append(r, dest...)
+			r = append(r, orMark(enforcer.MarkNameAllowed)...)
+			r = append(r,
+				&expr.Immediate{Register: reg1, Data: binaryutil.BigEndian.PutUint16(d.port)},
+				&expr.Redir{RegisterProtoMin: reg1})
+			out = append(out, r)
+		}
 	}
 	return out, nil
+}
+
+// DefaultBridgeNames are Docker's bridge names ("*": a prefix): DNS whose
+// route leaves through one of them goes to a container and is not redirected.
+var DefaultBridgeNames = []string{"br-*", "docker0"}
+
+// WithBridgeNames replaces DefaultBridgeNames (tests name their bridges
+// differently).
+func (d *DNSTable) WithBridgeNames(names ...string) *DNSTable {
+	d.bridges = names
+	return d
 }
 
 // orMark: meta mark set meta mark | bit.
