@@ -298,8 +298,8 @@ func TestRateLimitPerContainer(t *testing.T) {
 	if _, out := p.Handle(ctx, apiIP, query("nope.test.zw.", dns.TypeA), "udp"); out != OutcomeForwarded {
 		t.Errorf("another container is limited too: %s", out)
 	}
-	if up.queries != 6 {
-		t.Errorf("upstream saw %d queries, want 6", up.queries)
+	if n := up.count(); n != 6 {
+		t.Errorf("upstream saw %d queries, want 6", n)
 	}
 	if c := p.Stats()[Key{"", ""}]; c.Outcomes[OutcomeRateLimited] != 15 {
 		t.Errorf("rate-limited count %+v", c)

@@ -54,6 +54,12 @@ func rr(s string) dns.RR {
 	return r
 }
 
+func (u *testUpstream) count() int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.queries
+}
+
 func (u *testUpstream) serve(w dns.ResponseWriter, req *dns.Msg) {
 	u.mu.Lock()
 	u.queries++
