@@ -36,16 +36,20 @@ func namesParts(cfg config, log *slog.Logger) func(dnsproxy.Resolver) (daemon.Na
 		}
 		proxy := dnsproxy.New(dnsproxy.Config{Upstreams: upstreams, Source: source, Writer: table, Log: log})
 		addr := fmt.Sprintf("[::]:%d", cfg.DNSPort)
+		// A port in use must not stop enforcement: without the forwarder,
+		// domain flows open nothing (fail closed) and the error is logged.
 		pc, err := net.ListenPacket("udp", addr)
 		if err != nil {
 			table.Close()
-			return nil, nil, fmt.Errorf("dns_port: %w", err)
+			log.Error("DNS forwarder not started; domain flows open nothing", "dns_port", cfg.DNSPort, "err", err)
+			return nil, nil, nil
 		}
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			pc.Close()
 			table.Close()
-			return nil, nil, fmt.Errorf("dns_port: %w", err)
+			log.Error("DNS forwarder not started; domain flows open nothing", "dns_port", cfg.DNSPort, "err", err)
+			return nil, nil, nil
 		}
 		serve := func(ctx context.Context) {
 			defer table.Close()

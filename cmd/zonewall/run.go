@@ -182,7 +182,8 @@ func runWith(ctx context.Context, cfg config, log *slog.Logger, parts daemonPart
 	var names daemon.Names
 	var serveNames func(context.Context)
 	if parts.NewNames != nil {
-		names, serveNames, err = parts.NewNames(func(a netip.Addr) (string, bool) {
+		var n daemon.Names
+		n, serveNames, err = parts.NewNames(func(a netip.Addr) (string, bool) {
 			if d == nil {
 				return "", false
 			}
@@ -190,6 +191,9 @@ func runWith(ctx context.Context, cfg config, log *slog.Logger, parts daemonPart
 		})
 		if err != nil {
 			return err
+		}
+		if n != nil {
+			names = n // a typed nil would read as "on"
 		}
 	}
 	if ns, ok := names.(*daemon.DNSNames); ok {
