@@ -480,3 +480,73 @@ func TestKernelDNSExpiry(t *testing.T) {
 		t.Errorf("no connection after a new lookup; the set:\n%s", out)
 	}
 }
+
+// TestKernelDNSRestart: a new DNSTable (a restarted daemon) keeps what the
+// kernel holds when the zone numbering is the same, lists it with zone and
+// name, and drops the elements of a zone whose id now means another zone.
+func TestKernelDNSRestart(t *testing.T) {
+	t.Parallel()
+	l := newLabPrefixed(t, "zwtest-n-")
+	open := func() *DNSTable {
+		d, err := NewDNSTable("zwrestart", dnsLabPort, WithNetNS(l.fd))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { d.Close() })
+		if err := d.Ensure(); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	first := open()
+	if err := first.SetZones(map[string]uint8{"web": 1, "db": 2}); err != nil {
+		t.Fatal(err)
+	}
+	exp := time.Now().Add(time.Minute)
+	tcp443 := []zones.PortRange{{Proto: zones.ProtoTCP, From: 443, To: 443}}
+	anyPort := []zones.PortRange(nil)
+	if err := first.Allow(context.Background(), []dnsproxy.Grant{
+		{Zone: "web", Addr: netip.MustParseAddr("203.0.113.7"), Ports: tcp443, Name: "api.test.zw", Expires: exp},
+		{Zone: "db", Addr: netip.MustParseAddr("2001:db8::7"), Ports: anyPort, Name: "db.test.zw", Expires: exp},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Same numbering: everything stays.
+	second := open()
+	if err := second.SetZones(map[string]uint8{"web": 1, "db": 2}); err != nil {
+		t.Fatal(err)
+	}
+	live, err := second.Live()
+	if err != nil || len(live) != 2 {
+		t.Fatalf("after a restart: %+v, %v; want both elements", live, err)
+	}
+	for _, e := range live {
+		if e.Expires < 50*time.Second || (e.Zone != "web" && e.Zone != "db") || e.Name == "" {
+			t.Errorf("element %+v: want its zone, name and most of its minute", e)
+		}
+	}
+	// A policy change while stopped: web is now zone 2, db gone.
+	third := open()
+	if err := third.SetZones(map[string]uint8{"api": 1, "web": 2}); err != nil {
+		t.Fatal(err)
+	}
+	if live, _ := third.Live(); len(live) != 0 {
+		t.Errorf("elements of renumbered zones survived: %+v", live)
+	}
+	// Renumbering while running flushes.
+	if err := third.Allow(context.Background(), []dnsproxy.Grant{{Zone: "web", Addr: netip.MustParseAddr("203.0.113.8"), Ports: tcp443, Name: "x.test.zw", Expires: exp}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := third.SetZones(map[string]uint8{"web": 1}); err != nil {
+		t.Fatal(err)
+	}
+	if live, _ := third.Live(); len(live) != 0 {
+		t.Errorf("renumbering during a run kept %+v", live)
+	}
+	if err := third.Allow(context.Background(), []dnsproxy.Grant{{Zone: "nope", Addr: netip.MustParseAddr("203.0.113.9"), Ports: tcp443, Expires: exp}}); err == nil {
+		t.Error("a grant for a zone the ruleset does not know was written")
+	}
+	if err := third.Delete(); err != nil {
+		t.Fatal(err)
+	}
+}
