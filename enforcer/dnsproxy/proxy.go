@@ -81,6 +81,9 @@ type Proxy struct {
 	inFlight chan struct{}
 	stats    *stats
 	names    *nameTable
+
+	warnMu     sync.Mutex
+	lastWarned map[netip.Addr]time.Time // rate-limited sources, warned at most once a minute each
 }
 
 // New makes a Proxy; SetPolicy must be called before it answers anything.
@@ -131,6 +134,7 @@ func (p *Proxy) handle(ctx context.Context, src netip.Addr, req *dns.Msg, networ
 		return failure(&dns.Msg{}, dns.RcodeFormatError), OutcomeMalformed, "", ""
 	}
 	if !p.limiter.allow(src) {
+		p.warnRateLimited(src)
 		return failure(req, dns.RcodeRefused), OutcomeRateLimited, "", ""
 	}
 	select {
@@ -198,6 +202,25 @@ func (p *Proxy) handle(ctx context.Context, src netip.Addr, req *dns.Msg, networ
 	p.names.record(zone, name, addrs, expires)
 	p.stats.added(zone, name, len(addrs))
 	return resp, OutcomeAllowed, zone, name
+}
+
+// warnRateLimited reports a container over its query rate, once a minute.
+func (p *Proxy) warnRateLimited(src netip.Addr) {
+	now := p.cfg.Now()
+	p.warnMu.Lock()
+	if p.lastWarned == nil || len(p.lastWarned) > 10000 {
+		p.lastWarned = map[netip.Addr]time.Time{}
+	}
+	last, seen := p.lastWarned[src]
+	if seen && now.Sub(last) < time.Minute {
+		p.warnMu.Unlock()
+		return
+	}
+	p.lastWarned[src] = now
+	p.warnMu.Unlock()
+	zone, _ := p.cfg.Source(src)
+	p.cfg.Log.Warn("DNS queries over the rate limit are refused", "src", src, "zone", zone,
+		"rate_per_sec", p.cfg.RatePerSec, "burst", p.cfg.Burst)
 }
 
 // failure is an empty answer to req with rcode.
