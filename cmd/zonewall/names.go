@@ -23,7 +23,10 @@ func namesParts(cfg config, log *slog.Logger) func(dnsproxy.Resolver) (daemon.Na
 		return nil
 	}
 	return func(source dnsproxy.Resolver) (daemon.Names, func(context.Context), error) {
-		upstreams := cfg.DNSUpstreams
+		var upstreams []string
+		for _, u := range cfg.DNSUpstreams {
+			upstreams = append(upstreams, strings.FieldsFunc(u, func(r rune) bool { return r == ',' || r == ' ' })...)
+		}
 		if len(upstreams) == 0 {
 			upstreams = resolvConfServers("/etc/resolv.conf")
 		}
