@@ -130,12 +130,12 @@ delete_tables() {
   # Only zonewall's own tables, by name: Docker's rules stay as they are.
   # Not `nft list` first: some nft versions cannot print zonewall's
   # concatenated set keys and abort.
-  local family out
-  for family in inet bridge; do
-    if out=$(nft delete table "$family" zonewall 2>&1); then
-      log "deleted nftables table $family zonewall"
+  local out table
+  for table in "inet zonewall" "bridge zonewall" "inet zonewall_dns"; do
+    if out=$(nft delete table $table 2>&1); then
+      log "deleted nftables table $table"
     elif ! grep -q "No such file or directory" <<<"$out"; then
-      warn "nft delete table $family zonewall: $out"
+      warn "nft delete table $table: $out"
     fi
   done
 }

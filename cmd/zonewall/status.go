@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -128,6 +129,12 @@ func printStatus(w io.Writer, st control.Status, now time.Time) {
 			list = "-"
 		}
 		fmt.Fprintf(w, "  %s (%d): %s\n", z.Name, len(z.Members), list)
+	}
+	if len(st.Names) > 0 {
+		fmt.Fprintf(w, "\nnames (egress by DNS name; live addresses per zone and name):\n")
+		for _, n := range st.Names {
+			fmt.Fprintf(w, "  %s  %s: %d address(es), until %s\n", n.Zone, strconv.QuoteToGraphic(n.Name), n.LiveAddrs, n.Expires.UTC().Format(time.RFC3339))
+		}
 	}
 	fmt.Fprintf(w, "\nreported (%d):\n", len(st.Reported))
 	printFindings(w, st.Reported, "  ")

@@ -25,6 +25,7 @@ type Status struct {
 	ReloadFailures  int           `json:"reload_failures"`
 	VerifyFailures  int           `json:"verify_failures"`                // drift checks that could not run
 	StoppedHostNet  []string      `json:"stopped_host_network,omitempty"` // containers stopped by host_network: stop
+	Names           []NameStatus  `json:"names,omitempty"`                // egress by name: resolved names per zone
 	StartedAt       time.Time     `json:"started_at"`
 	Uptime          time.Duration `json:"uptime_ns"`
 }
@@ -111,6 +112,7 @@ type Resolved struct {
 	Zone      string `json:"zone,omitempty"`
 	Container string `json:"container,omitempty"`
 	Addr      string `json:"addr,omitempty"`
+	Name      string `json:"name,omitempty"` // world:NAME: a DNS name, decided by domain flows
 	Note      string `json:"note,omitempty"` // e.g. "unzoned", "conflict: web, api"
 	// DefaultBridge: the container is on Docker's default bridge, where
 	// settings.default_bridge alone decides.
@@ -141,6 +143,18 @@ type DropSide struct {
 	ContainerID string `json:"container_id,omitempty"`
 	Service     string `json:"service,omitempty"`
 	Zone        string `json:"zone,omitempty"`
+	// Name is, for a world address, the DNS name it was last resolved
+	// from by zonewall's forwarder (egress by name).
+	Name string `json:"name,omitempty"`
+}
+
+// NameStatus is one DNS name a zone resolved and how many of its addresses
+// the kernel holds open now (egress by name).
+type NameStatus struct {
+	Zone      string    `json:"zone"`
+	Name      string    `json:"name"`
+	LiveAddrs int       `json:"live_addrs"`
+	Expires   time.Time `json:"expires"` // when the last of them expires
 }
 
 // Audit is the outcome of `zonewall audit`.

@@ -39,6 +39,7 @@ type Config struct {
 	Stopper ContainerStopper // nil: host_network: stop only reports
 	Notify  Notifier         // nil: no service manager
 	Metrics Metrics          // nil: not exported
+	Names   Names            // nil: no egress by name (domain flows open nothing)
 
 	// BridgeNetfilter checks that br_netfilter hands bridged traffic to the
 	// inet hooks: a short state for status ("on", ...), or why it does not.
@@ -381,6 +382,7 @@ func (d *Daemon) sync(ctx context.Context) syncResult {
 	if err == nil {
 		d.applied.policy, d.applied.inv, d.applied.rev = pol.p, inv, rev
 		d.baselineOf = nil
+		d.enforceNames(pol.p, rs)
 	}
 
 	v := d.buildView(pol.p, inv)

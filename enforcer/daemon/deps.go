@@ -69,6 +69,18 @@ type Kernel interface {
 	Verify() (drift error, err error)
 }
 
+// Names is egress by name: zonewall's DNS forwarder and the kernel's DNS
+// table (cmd/zonewall wires enforcer/dnsproxy and enforcer/nft).
+type Names interface {
+	// Enforce follows the policy and the zone numbering (zone name -> id)
+	// of the ruleset the kernel just took.
+	Enforce(p *zones.Policy, zoneIDs map[string]uint8) error
+	// Status lists per zone the names resolved and their live addresses.
+	Status() []control.NameStatus
+	// NameOf is the name a world address was last resolved from, or "".
+	NameOf(addr netip.Addr) string
+}
+
 // ContainerStopper stops containers (settings.host_network: stop).
 type ContainerStopper interface {
 	StopContainer(ctx context.Context, id string) error

@@ -34,7 +34,7 @@ func syncedHarness(t *testing.T, zoneFile string) *harness {
 }
 
 func TestExplain(t *testing.T) {
-	h := syncedHarness(t, zonesYAML)
+	h := syncedHarness(t, zonesYAML+"  - {name: by-name, from: web, to: world, domains: [api.example.com], ports: [tcp/443]}\n")
 	cases := []struct {
 		from, to, port string
 		allow          bool
@@ -52,6 +52,9 @@ func TestExplain(t *testing.T) {
 		{"world:203.0.113.9", "web", "tcp/80", true, "public-web", "world"},
 		{"203.0.113.9", "web", "tcp/80", true, "public-web", "world"},
 		{"web", "world:169.254.169.254", "tcp/80", false, "metadata", "zone"},
+		{"web-1", "world:API.example.com", "tcp/443", true, `flow "by-name" (`, "container"},
+		{"web", "world:x.api.example.com", "tcp/443", false, "no flow from web to world:x.api.example.com", "zone"},
+		{"db-1", "world:api.example.com", "tcp/443", false, "no flow from db to world:api.example.com", "container"},
 	}
 	for _, c := range cases {
 		res, err := h.d.Explain(control.ExplainRequest{From: c.from, To: c.to, Port: c.port})
@@ -80,6 +83,8 @@ func TestExplainBadInput(t *testing.T) {
 		{From: "web", To: "db", Port: "tcp/70000"},
 		{From: "web", To: "db", Port: "sctp/5"},
 		{From: "world:nope", To: "db"},
+		{From: "world:1.2.3", To: "db"},
+		{From: "web", To: "world:*.example.com"},
 		{From: "", To: "db"},
 	} {
 		_, err := h.d.Explain(req)

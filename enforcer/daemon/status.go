@@ -29,6 +29,9 @@ func (d *Daemon) Status() control.Status {
 		StartedAt:       d.started,
 		Uptime:          now.Sub(d.started),
 	}
+	if d.cfg.Names != nil {
+		s.Names = d.cfg.Names.Status()
+	}
 	if d.lastApply != nil {
 		la := *d.lastApply
 		s.LastApply = &la

@@ -139,7 +139,7 @@ func removeEverything() {
 // deleteTables removes the daemon's tables (they outlive a killed daemon by
 // design) so the next holder of the lock starts clean.
 func deleteTables() {
-	for _, tbl := range [][]string{{"inet", "zonewall"}, {"bridge", "zonewall"}} {
+	for _, tbl := range [][]string{{"inet", "zonewall"}, {"bridge", "zonewall"}, {"inet", "zonewall_dns"}} {
 		_ = exec.Command("nft", "delete", "table", tbl[0], tbl[1]).Run()
 	}
 }

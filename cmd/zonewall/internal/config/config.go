@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
@@ -38,6 +39,18 @@ var keys = map[string]check{
 	"log_level":      oneOf("debug", "info", "warn", "error"),
 	"nflog_group":    portLike("netfilter log group", 1, 65535),
 	"log_drops":      boolean,
+	"dns_port":       portLike("DNS forwarder port (0: off)", 0, 65535),
+	"dns_upstreams":  upstreams,
+}
+
+// upstreams: resolver addresses host:port, separated by spaces or commas.
+func upstreams(v string) string {
+	for _, a := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' }) {
+		if _, err := netip.ParseAddrPort(a); err != nil {
+			return fmt.Sprintf("%s: want resolver addresses like 192.0.2.53:53 or [2001:db8::53]:53, separated by spaces", clipQuote(a))
+		}
+	}
+	return ""
 }
 
 // Keys lists the configuration keys, sorted.
