@@ -13,7 +13,9 @@ import (
 
 var t0 = time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
 
-func web() Endpoint { return Endpoint{Kind: KindContainer, Zone: "", Compose: "shop/web", Image: "nginx:1"} }
+func web() Endpoint {
+	return Endpoint{Kind: KindContainer, Zone: "", Compose: "shop/web", Image: "nginx:1"}
+}
 func api() Endpoint { return Endpoint{Kind: KindContainer, Compose: "shop/api", Image: "app:2"} }
 func world(a string) Endpoint {
 	return Endpoint{Kind: KindWorld, Addr: netip.MustParseAddr(a)}
