@@ -111,6 +111,7 @@ func openRealParts(cfg config, log *slog.Logger) (daemonParts, func(), error) {
 		DenyCounters:    applier.Counters,
 		FlowCounters:    allowedFlows(applier.AllowCounters),
 		BridgeNetfilter: daemon.BridgeNetfilter(log),
+		ConnEvents:      openConnEvents,
 		StartDrops: func(ctx context.Context, d *daemon.Daemon, m *metrics.Metrics) {
 			startDropReader(ctx, cfg.NflogGroup, d, m, log)
 		},
@@ -151,6 +152,7 @@ type daemonParts struct {
 	FlowCounters    metrics.CounterSource                                           // nil: no zonewall_flow_*
 	BridgeNetfilter func() (string, error)                                          // nil: not checked
 	StartDrops      func(ctx context.Context, d *daemon.Daemon, m *metrics.Metrics) // nil: no drop log
+	ConnEvents      func() (daemon.ConnReader, error)                               // nil: audit mode observes drops only
 }
 
 // runWith wires state, metrics, the control socket and the daemon, and
@@ -185,6 +187,7 @@ func runWith(ctx context.Context, cfg config, log *slog.Logger, parts daemonPart
 		Metrics:         m,
 		BridgeNetfilter: parts.BridgeNetfilter,
 		WatchZonesDir:   true,
+		ConnEvents:      parts.ConnEvents,
 	})
 	if err != nil {
 		return err

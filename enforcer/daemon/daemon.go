@@ -23,6 +23,7 @@ import (
 
 	"github.com/zonewall/zonewall/enforcer"
 	"github.com/zonewall/zonewall/enforcer/control"
+	"github.com/zonewall/zonewall/enforcer/observe"
 	"github.com/zonewall/zonewall/enforcer/state"
 	"github.com/zonewall/zonewall/zones"
 )
@@ -55,6 +56,12 @@ type Config struct {
 	DropBuffer     int           // recent drops kept; default 1000
 	// WatchZonesDir enables fsnotify on ZonesDir (SIGHUP works regardless).
 	WatchZonesDir bool
+
+	// ConnEvents opens the kernel's new-connection events, read in audit
+	// mode to observe every connection (observe.go); nil: drops only.
+	ConnEvents          func() (ConnReader, error)
+	ObserveCap          int           // distinct observations kept; default observe.DefaultCap
+	ObserveSaveInterval time.Duration // how often changed observations are saved; default 10s
 }
 
 func (c *Config) setDefaults() {
@@ -71,6 +78,7 @@ func (c *Config) setDefaults() {
 	if c.Burst <= 0 {
 		c.Burst = 4
 	}
+	def(&c.ObserveSaveInterval, 10*time.Second)
 	if c.DropBuffer <= 0 {
 		c.DropBuffer = 1000
 	}
@@ -134,6 +142,7 @@ type Daemon struct {
 
 	drops *dropLog
 	saver *saver
+	obs   *observer
 }
 
 // loadedPolicy is a valid policy and where it came from.
@@ -159,9 +168,11 @@ func New(cfg Config) (*Daemon, error) {
 		needFull:      true, // the first apply of a daemon is always a full rebuild
 		stopAttempted: map[string]bool{},
 		drops:         newDropLog(cfg.DropBuffer),
+		obs:           &observer{store: observe.New(cfg.ObserveCap)},
 	}
 	if cfg.Store != nil {
 		d.saver = newSaver(cfg.Store, cfg.Log)
+		d.obs.path = observationsPath(cfg.Store.Dir())
 	}
 	return d, nil
 }
@@ -189,6 +200,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.checkBridgeNetfilter()
 	d.loadInitialPolicy()
 	d.bootFromState()
+	d.loadObservations()
+	d.updateObserving(ctx)
+	go d.saveObservations(ctx)
 	if d.saver != nil {
 		go d.saver.run(ctx)
 	}
@@ -199,6 +213,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	d.loop(ctx)
 	d.cfg.Notify.Stopping()
+	d.stopObserving()
+	d.flushObservations()
 	if d.saver != nil {
 		d.saver.flush()
 	}
@@ -251,7 +267,9 @@ func (d *Daemon) loop(ctx context.Context) {
 					reloadPending = false
 				}
 				limit.take(now)
-				switch d.sync(ctx) {
+				res := d.sync(ctx)
+				d.updateObserving(ctx) // the mode may have changed with the policy
+				switch res {
 				case syncDone:
 					dirty, notBefore = false, time.Time{}
 				case syncWaiting:

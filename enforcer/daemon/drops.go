@@ -31,6 +31,7 @@ func (d *Daemon) RecordDrop(p DropPacket) {
 		OutIface: p.OutIface,
 	}
 	d.drops.add(dr)
+	d.recordDropObservation(v, p)
 	reason := decided
 	if reason == "" {
 		reason = "unattributed" // a prefix the last ruleset does not use (an older one's)
