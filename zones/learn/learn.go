@@ -92,7 +92,7 @@ type flow struct {
 
 type generator struct {
 	opts          Options
-	composeImages map[string]bool  // image repositories compose services use
+	composeImages map[string]bool // image repositories compose services use
 	existing      map[observe.Endpoint]string
 	zoneOf        map[string]*zone // by group
 	zones         []*zone
