@@ -51,9 +51,12 @@ type Config struct {
 	Burst          int           // applies that may run back to back; default 4
 	VerifyInterval time.Duration // drift check; default 500ms
 	ReloadDebounce time.Duration // zone-file events settle; default 50ms
-	RetryMin       time.Duration // first retry after a failed apply; default 100ms
-	RetryMax       time.Duration // retry backoff cap; default 5s
-	DropBuffer     int           // recent drops kept; default 1000
+	// ZonesPollInterval is how often zones_dir is re-resolved and its files
+	// compared, for swaps and changes whose events were missed; default 1s.
+	ZonesPollInterval time.Duration
+	RetryMin          time.Duration // first retry after a failed apply; default 100ms
+	RetryMax          time.Duration // retry backoff cap; default 5s
+	DropBuffer        int           // recent drops kept; default 1000
 	// WatchZonesDir enables fsnotify on ZonesDir (SIGHUP works regardless).
 	WatchZonesDir bool
 
@@ -73,6 +76,7 @@ func (c *Config) setDefaults() {
 	def(&c.MinInterval, 20*time.Millisecond)
 	def(&c.VerifyInterval, 500*time.Millisecond)
 	def(&c.ReloadDebounce, 50*time.Millisecond)
+	def(&c.ZonesPollInterval, time.Second)
 	def(&c.RetryMin, 100*time.Millisecond)
 	def(&c.RetryMax, 5*time.Second)
 	if c.Burst <= 0 {
@@ -198,6 +202,12 @@ func (d *Daemon) Reload() {
 // enforcement continues while the daemon restarts.
 func (d *Daemon) Run(ctx context.Context) error {
 	d.checkBridgeNetfilter()
+	// Watch before the first read, so no change falls between the two.
+	if d.cfg.WatchZonesDir {
+		if err := d.watchZonesDir(ctx); err != nil {
+			d.log.Warn("zone files are not watched; send SIGHUP after changing them", "dir", d.cfg.ZonesDir, "err", err)
+		}
+	}
 	d.loadInitialPolicy()
 	d.bootFromState()
 	d.loadObservations()
@@ -205,11 +215,6 @@ func (d *Daemon) Run(ctx context.Context) error {
 	go d.saveObservations(ctx)
 	if d.saver != nil {
 		go d.saver.run(ctx)
-	}
-	if d.cfg.WatchZonesDir {
-		if err := d.watchZonesDir(ctx); err != nil {
-			d.log.Warn("zone files are not watched; send SIGHUP after changing them", "dir", d.cfg.ZonesDir, "err", err)
-		}
 	}
 	d.loop(ctx)
 	d.cfg.Notify.Stopping()
