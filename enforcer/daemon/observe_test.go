@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -254,4 +255,40 @@ func TestDegraded(t *testing.T) {
 	h2.waitFor("healthy apply", func() bool { return len(h2.d.Status().Degraded) == 1 })
 	inv.down.Store("")
 	h2.waitFor("healthy", func() bool { return len(h2.d.Status().Degraded) == 0 })
+}
+
+// TestMemory100kObservations: the daemon's Go heap after recording
+// 100,000 distinct connections (the figure; the whole daemon,
+// inventory and ruleset included, must stay under 40 MB).
+func TestMemory100kObservations(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	h := newHarness(t, auditZones())
+	h.inv.synced.Store(true)
+	composeContainer("aaaa1", "shop-web-1", "shop", "web", "172.30.0.2")(h)
+	h.start(nil)
+	h.waitFor("synced", func() bool { return h.d.Status().Synced })
+	heap := func() (uint64, uint64) {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc, m.Sys
+	}
+	before, _ := heap()
+	web := netip.MustParseAddr("172.30.0.2")
+	for i := 0; i < 100_000; i++ {
+		dst := netip.AddrFrom4([4]byte{100, 64 + byte(i>>16), byte(i >> 8), byte(i)})
+		h.d.RecordConn(ConnEvent{Time: time.Now(), Proto: 6, Src: web, Dst: dst, DstPort: 443})
+	}
+	after, sys := heap()
+	st := h.d.Status().Observations
+	if st.Keys != 100_000 {
+		t.Fatalf("%d keys, want 100,000", st.Keys)
+	}
+	t.Logf("100,000 observations: heap +%.1f MB (heap %.1f MB, Go runtime total %.1f MB)",
+		float64(after-before)/(1<<20), float64(after)/(1<<20), float64(sys)/(1<<20))
+	if after > 40<<20 {
+		t.Errorf("heap %.1f MB with 100,000 observations (> 40 MB)", float64(after)/(1<<20))
+	}
 }

@@ -36,12 +36,18 @@ type pathVariant struct {
 // pathVariants are the variants of one run, by role.
 type pathVariants struct {
 	none, conntrack, linear, zonewall *pathVariant // zonewall nil: skipped
+	// audit is zonewall in audit mode with the daemon's observation
+	// recorder reading the kernel's new-connection events (nil: skipped).
+	audit *pathVariant
 }
 
 func (p pathVariants) all() []*pathVariant {
 	vs := []*pathVariant{p.none, p.conntrack, p.linear}
 	if p.zonewall != nil {
 		vs = append(vs, p.zonewall)
+	}
+	if p.audit != nil {
+		vs = append(vs, p.audit)
 	}
 	return vs
 }
@@ -83,6 +89,11 @@ func benchPacketPath(ctx context.Context, r *Report, log *slog.Logger, cfg packe
 	} else {
 		pv.zonewall = zv
 		zwInfo = info
+		if av, err := auditPathVariant(topo, cfg.Members); err != nil {
+			r.skip("packet path zonewall audit", err.Error())
+		} else {
+			pv.audit = av
+		}
 	}
 	variants := pv.all()
 
@@ -248,6 +259,11 @@ func reportPacket(r *Report, cfg packetConfig, pv pathVariants, zwInfo map[strin
 		{"new TCP connections/s", "conn/s", func(v *pathVariant) []float64 { return v.conn }},
 		{"bulk TCP throughput", "MB/s", func(v *pathVariant) []float64 { return v.bulk }},
 	} {
+		if pv.audit != nil && pv.zonewall != nil {
+			r.add(Figure{Scenario: "packet", Name: m.name + ": audit mode observing vs enforce", Unit: m.unit, Better: "higher", Info: info,
+				Zonewall: sum(Summarize(m.pick(pv.audit))), Baseline: sum(Summarize(m.pick(pv.zonewall))), BaselineName: pv.zonewall.name,
+				Note: "zonewall = " + pv.audit.name + " " + pairedNote(m.pick(pv.audit), m.pick(pv.zonewall))})
+		}
 		for _, base := range []*pathVariant{pv.none, pv.conntrack, pv.linear} {
 			fig := Figure{Scenario: "packet", Name: m.name + " vs " + base.name, Unit: m.unit, Better: "higher", Info: info,
 				Baseline: sum(Summarize(m.pick(base))), BaselineName: base.name}
