@@ -41,7 +41,9 @@ func Open(opts Options) (*Reader, error) {
 	if opts.ReadBuffer == 0 {
 		opts.ReadBuffer = 4 << 20
 	}
-	conn, err := netlink.Dial(unix.NETLINK_NETFILTER, &netlink.Config{NetNS: opts.NetNS, Groups: 1 << (groupCTNew - 1)})
+	// A fixed receive buffer: one recvmsg per event instead of a peek for
+	// its size and a new buffer each time (events are a few hundred bytes).
+	conn, err := netlink.Dial(unix.NETLINK_NETFILTER, &netlink.Config{NetNS: opts.NetNS, Groups: 1 << (groupCTNew - 1), MessageBufferSize: 16 << 10})
 	if err != nil {
 		return nil, fmt.Errorf("conntrack events: %w (is nf_conntrack_netlink available?)", err)
 	}

@@ -14,7 +14,8 @@ import (
 // kernel's new-connection events in the router's namespace, read and
 // counted as the daemon reads them. Against the enforce variant of the same
 // run it shows the recording's cost on the packet path.
-func auditPathVariant(topo *topology, members int) (*pathVariant, error) {
+// With observing false, the listener is left out: the audit ruleset alone.
+func auditPathVariant(topo *topology, members int, observing bool) (*pathVariant, error) {
 	inv := topo.inventory(members)
 	p := synthPolicy()
 	p.Settings.Mode = "audit"
@@ -26,7 +27,11 @@ func auditPathVariant(topo *topology, members int) (*pathVariant, error) {
 	var reader *ctevents.Reader
 	var events atomic.Uint64
 	done := make(chan struct{})
-	v := &pathVariant{name: fmt.Sprintf("zonewall audit %d members, observing", members), tracks: true}
+	name := fmt.Sprintf("zonewall audit %d members, observing", members)
+	if !observing {
+		name = fmt.Sprintf("zonewall audit %d members, not observing", members)
+	}
+	v := &pathVariant{name: name, tracks: true}
 	v.install = func() error {
 		a, err := zwNewApplier(int(topo.routerFd.Fd()))
 		if err != nil {
@@ -35,6 +40,9 @@ func auditPathVariant(topo *topology, members int) (*pathVariant, error) {
 		app = a
 		if _, err := app.Apply(cr); err != nil {
 			return err
+		}
+		if !observing {
+			return nil
 		}
 		if reader, err = ctevents.Open(ctevents.Options{NetNS: int(topo.routerFd.Fd())}); err != nil {
 			return fmt.Errorf("connection events: %w", err)

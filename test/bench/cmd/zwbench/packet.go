@@ -37,8 +37,9 @@ type pathVariant struct {
 type pathVariants struct {
 	none, conntrack, linear, zonewall *pathVariant // zonewall nil: skipped
 	// audit is zonewall in audit mode with the daemon's observation
-	// recorder reading the kernel's new-connection events (nil: skipped).
-	audit *pathVariant
+	// recorder reading the kernel's new-connection events, auditQuiet the
+	// same ruleset without it (nil: skipped).
+	audit, auditQuiet *pathVariant
 }
 
 func (p pathVariants) all() []*pathVariant {
@@ -47,7 +48,7 @@ func (p pathVariants) all() []*pathVariant {
 		vs = append(vs, p.zonewall)
 	}
 	if p.audit != nil {
-		vs = append(vs, p.audit)
+		vs = append(vs, p.audit, p.auditQuiet)
 	}
 	return vs
 }
@@ -89,7 +90,11 @@ func benchPacketPath(ctx context.Context, r *Report, log *slog.Logger, cfg packe
 	} else {
 		pv.zonewall = zv
 		zwInfo = info
-		if av, err := auditPathVariant(topo, cfg.Members); err != nil {
+		av, err := auditPathVariant(topo, cfg.Members, true)
+		if err == nil {
+			pv.auditQuiet, err = auditPathVariant(topo, cfg.Members, false)
+		}
+		if err != nil {
 			r.skip("packet path zonewall audit", err.Error())
 		} else {
 			pv.audit = av
@@ -260,9 +265,11 @@ func reportPacket(r *Report, cfg packetConfig, pv pathVariants, zwInfo map[strin
 		{"bulk TCP throughput", "MB/s", func(v *pathVariant) []float64 { return v.bulk }},
 	} {
 		if pv.audit != nil && pv.zonewall != nil {
-			r.add(Figure{Scenario: "packet", Name: m.name + ": audit mode observing vs enforce", Unit: m.unit, Better: "higher", Info: info,
-				Zonewall: sum(Summarize(m.pick(pv.audit))), Baseline: sum(Summarize(m.pick(pv.zonewall))), BaselineName: pv.zonewall.name,
-				Note: "zonewall = " + pv.audit.name + " " + pairedNote(m.pick(pv.audit), m.pick(pv.zonewall))})
+			for _, base := range []*pathVariant{pv.zonewall, pv.auditQuiet} {
+				r.add(Figure{Scenario: "packet", Name: m.name + ": audit observing vs " + base.name, Unit: m.unit, Better: "higher", Info: info,
+					Zonewall: sum(Summarize(m.pick(pv.audit))), Baseline: sum(Summarize(m.pick(base))), BaselineName: base.name,
+					Note: "zonewall = " + pv.audit.name + " " + pairedNote(m.pick(pv.audit), m.pick(base))})
+			}
 		}
 		for _, base := range []*pathVariant{pv.none, pv.conntrack, pv.linear} {
 			fig := Figure{Scenario: "packet", Name: m.name + " vs " + base.name, Unit: m.unit, Better: "higher", Info: info,
