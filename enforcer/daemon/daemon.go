@@ -57,6 +57,11 @@ type Config struct {
 	RetryMin          time.Duration // first retry after a failed apply; default 100ms
 	RetryMax          time.Duration // retry backoff cap; default 5s
 	DropBuffer        int           // recent drops kept; default 1000
+	// DropRecords gets a record of each drop (the journal), at most
+	// DropRecordRate per second after a burst of DropRecordBurst; nil: none.
+	DropRecords     DropRecorder
+	DropRecordRate  float64 // default DefaultDropRecordRate
+	DropRecordBurst int     // default DefaultDropRecordBurst
 	// WatchZonesDir enables fsnotify on ZonesDir (SIGHUP works regardless).
 	WatchZonesDir bool
 
@@ -85,6 +90,12 @@ func (c *Config) setDefaults() {
 	def(&c.ObserveSaveInterval, 10*time.Second)
 	if c.DropBuffer <= 0 {
 		c.DropBuffer = 1000
+	}
+	if c.DropRecordRate <= 0 {
+		c.DropRecordRate = DefaultDropRecordRate
+	}
+	if c.DropRecordBurst <= 0 {
+		c.DropRecordBurst = DefaultDropRecordBurst
 	}
 	if c.Notify == nil {
 		c.Notify = nopNotifier{}
@@ -135,7 +146,6 @@ type Daemon struct {
 	enforcing      bool          // a ruleset of ours is in the kernel (boot, baseline or sync)
 	readySent      bool          // READY=1 went to the service manager
 	baselineOf     *zones.Policy // policy of the baseline in the kernel; nil once synced or booted from state
-	stopAttempted  map[string]bool
 	retryDelay     time.Duration
 	warnedNoPolicy bool
 	applied        struct { // input of the last successful sync apply
@@ -144,9 +154,11 @@ type Daemon struct {
 		rev    uint64 // the inventory's revision; 0: unknown, compare inv
 	}
 
-	drops *dropLog
-	saver *saver
-	obs   *observer
+	drops       *dropLog
+	recordLimit *recordLimiter // of cfg.DropRecords
+	saver       *saver
+	hostStops   hostNetStops // settings.host_network: stop
+	obs         *observer
 }
 
 // loadedPolicy is a valid policy and where it came from.
@@ -164,15 +176,15 @@ func New(cfg Config) (*Daemon, error) {
 	}
 	cfg.setDefaults()
 	d := &Daemon{
-		cfg:           cfg,
-		log:           cfg.Log,
-		started:       time.Now(),
-		dirty:         make(chan struct{}, 1),
-		reload:        make(chan struct{}, 1),
-		needFull:      true, // the first apply of a daemon is always a full rebuild
-		stopAttempted: map[string]bool{},
-		drops:         newDropLog(cfg.DropBuffer),
-		obs:           &observer{store: observe.New(cfg.ObserveCap)},
+		cfg:         cfg,
+		log:         cfg.Log,
+		started:     time.Now(),
+		dirty:       make(chan struct{}, 1),
+		reload:      make(chan struct{}, 1),
+		needFull:    true, // the first apply of a daemon is always a full rebuild
+		drops:       newDropLog(cfg.DropBuffer),
+		recordLimit: newRecordLimiter(cfg.DropRecordRate, cfg.DropRecordBurst),
+		obs:         &observer{store: observe.New(cfg.ObserveCap)},
 	}
 	if cfg.Store != nil {
 		d.saver = newSaver(cfg.Store, cfg.Log)
@@ -201,6 +213,10 @@ func (d *Daemon) Reload() {
 // Run enforces until ctx ends. On return the ruleset stays in the kernel:
 // enforcement continues while the daemon restarts.
 func (d *Daemon) Run(ctx context.Context) error {
+	// The saved ruleset goes back into the kernel before anything else is
+	// read (zone files, Docker, sysctls): whatever those inputs do, a host
+	// that was enforcing before a reboot is enforcing again first.
+	d.bootFromState()
 	d.checkBridgeNetfilter()
 	// Watch before the first read, so no change falls between the two.
 	if d.cfg.WatchZonesDir {
@@ -209,7 +225,6 @@ func (d *Daemon) Run(ctx context.Context) error {
 		}
 	}
 	d.loadInitialPolicy()
-	d.bootFromState()
 	d.loadObservations()
 	d.updateObserving(ctx)
 	go d.saveObservations(ctx)
@@ -372,6 +387,7 @@ func (d *Daemon) sync(ctx context.Context) syncResult {
 	if !d.needFull && d.applied.policy == pol.p && d.sameInventory(inv, rev) {
 		// Compile is pure: same input, same ruleset. Events that change
 		// nothing we enforce (health checks, exec, ...) cost no apply.
+		d.stopHostNetwork(ctx, pol.p, inv)
 		return syncDone
 	}
 	rs, findings := d.cfg.Engine.Compile(pol.p, inv)
