@@ -23,6 +23,13 @@ type portFinder interface {
 	// bridge that belongs to it; MACs not found yet are absent. claimed
 	// holds the veths known endpoints own already.
 	Find(bridge string, want []string, claimed map[string]bool) (map[string]portMatch, error)
+	// Sandboxed lists the veths on bridge, none of claimed, whose peer is
+	// up in a sandbox namespace with its addresses (one IPv4, at most one
+	// global IPv6): endpoints as the kernel shows them (connect.go).
+	Sandboxed(bridge string, claimed map[string]bool) ([]sandboxPort, error)
+	// OwnedBy reports whether a process of container id lives in the
+	// port's sandbox namespace.
+	OwnedBy(p sandboxPort, id string) bool
 	// Watch calls changed with a bridge's name whenever a veth is attached
 	// to or removed from it, until ctx ends.
 	Watch(ctx context.Context, changed func(bridge string)) error
@@ -46,6 +53,7 @@ type netlinkPorts struct {
 
 	mu      sync.Mutex
 	sandbox map[int]*netlink.Handle // netnsid -> handle in that namespace
+	sbPath  map[int]string          // netnsid -> Docker's file of that namespace
 	peerMAC map[int]string          // host veth ifindex -> confirmed peer MAC
 }
 
@@ -58,7 +66,7 @@ func newNetlinkPortsAt(host netns.NsHandle, dir string) (*netlinkPorts, error) {
 	if err != nil {
 		return nil, fmt.Errorf("netlink handle: %w", err)
 	}
-	return &netlinkPorts{dir: dir, hostNS: host, host: h, sandbox: map[int]*netlink.Handle{}, peerMAC: map[int]string{}}, nil
+	return &netlinkPorts{dir: dir, hostNS: host, host: h, sandbox: map[int]*netlink.Handle{}, sbPath: map[int]string{}, peerMAC: map[int]string{}}, nil
 }
 
 func (p *netlinkPorts) Close() {
@@ -160,6 +168,7 @@ func (p *netlinkPorts) prune(links []netlink.Link) {
 		if !nsids[id] {
 			h.Close()
 			delete(p.sandbox, id)
+			delete(p.sbPath, id)
 		}
 	}
 }
@@ -206,6 +215,7 @@ func (p *netlinkPorts) sandboxHandle(nsid int) (*netlink.Handle, error) {
 			old.Close() // a stale handle whose id the kernel has reused
 		}
 		p.sandbox[id] = h
+		p.sbPath[id] = filepath.Join(p.dir, e.Name())
 	}
 	return p.sandbox[nsid], nil
 }

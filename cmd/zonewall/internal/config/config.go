@@ -26,7 +26,8 @@ const MaxSize = 64 << 10
 // check returns what is wrong with one value of a key, or "".
 type check func(v string) string
 
-// keys are the keys of spec section 3 (plus log_level), with their checks.
+// keys are the keys of spec section 3 (plus log_level and log_drops), with
+// their checks.
 var keys = map[string]check{
 	"zones_dir":      nonEmpty,
 	"docker_host":    anyValue,
@@ -36,6 +37,7 @@ var keys = map[string]check{
 	"log_format":     oneOf("text", "json"),
 	"log_level":      oneOf("debug", "info", "warn", "error"),
 	"nflog_group":    portLike("netfilter log group", 1, 65535),
+	"log_drops":      boolean,
 }
 
 // Keys lists the configuration keys, sorted.
@@ -49,6 +51,13 @@ func Keys() []string {
 }
 
 func anyValue(string) string { return "" }
+
+func boolean(v string) string {
+	if _, err := strconv.ParseBool(v); err != nil {
+		return fmt.Sprintf("%s: want true or false", clipQuote(v))
+	}
+	return ""
+}
 
 func nonEmpty(v string) string {
 	if v == "" {
