@@ -38,7 +38,7 @@ func (f *fakeDaemon) Explain(r control.ExplainRequest) (control.ExplainResult, e
 	return res, nil
 }
 
-func startFakeDaemon(t *testing.T, f *fakeDaemon) string {
+func startFakeDaemon(t *testing.T, f control.Backend) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "zwtest-d-cli-")
 	if err != nil {

@@ -98,6 +98,7 @@ func openRealParts(cfg config, log *slog.Logger) (daemonParts, func(), error) {
 		DenyCounters:    applier.Counters,
 		FlowCounters:    allowedFlows(applier.AllowCounters),
 		BridgeNetfilter: daemon.BridgeNetfilter(log),
+		ConnEvents:      openConnEvents,
 		DockerUp:        dockerPing(cli),
 		StartDrops: func(ctx context.Context, d *daemon.Daemon, m *metrics.Metrics) {
 			startDropReader(ctx, cfg.NflogGroup, d, m, log)
@@ -142,6 +143,7 @@ type daemonParts struct {
 	DockerEngine    func(context.Context) (control.DockerEngine, error)             // nil: not in audit
 	DockerUp        metrics.HealthSource                                            // nil: no zonewall_docker_up
 	StartDrops      func(ctx context.Context, d *daemon.Daemon, m *metrics.Metrics) // nil: no drop log
+	ConnEvents      func() (daemon.ConnReader, error)                               // nil: audit mode observes drops only
 	// NewNames sets up egress by name (nil: off); serve runs the forwarder.
 	NewNames func(source dnsproxy.Resolver) (names daemon.Names, serve func(context.Context), err error)
 }
@@ -202,6 +204,7 @@ func runWith(ctx context.Context, cfg config, log *slog.Logger, parts daemonPart
 		BridgeNetfilter: parts.BridgeNetfilter,
 		DockerEngine:    parts.DockerEngine,
 		WatchZonesDir:   true,
+		ConnEvents:      parts.ConnEvents,
 		DropRecords:     dropRecorder(cfg, log),
 	})
 	if err != nil {

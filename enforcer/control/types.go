@@ -5,7 +5,11 @@
 // commands can print them without importing the daemon.
 package control
 
-import "time"
+import (
+	"time"
+
+	"github.com/zonewall/zonewall/enforcer/observe"
+)
 
 // Status is what `zonewall status` shows.
 type Status struct {
@@ -28,6 +32,21 @@ type Status struct {
 	Names           []NameStatus  `json:"names,omitempty"`                // egress by name: resolved names per zone
 	StartedAt       time.Time     `json:"started_at"`
 	Uptime          time.Duration `json:"uptime_ns"`
+	// Degraded lists why the daemon does not enforce what it should (no
+	// valid policy, Docker unreachable, the last apply failed); empty when
+	// healthy. `zonewall status` exits 1 when it is not empty.
+	Degraded []string `json:"degraded,omitempty"`
+	// Observing says how connections are recorded for `zonewall learn`.
+	Observing    string        `json:"observing,omitempty"`
+	Observations observe.Stats `json:"observations"`
+}
+
+// Observations is what `zonewall learn` reads.
+type Observations struct {
+	Mode      string                `json:"mode"`
+	Observing string                `json:"observing"` // how connections are recorded now
+	Stats     observe.Stats         `json:"stats"`
+	Items     []observe.Observation `json:"items"`
 }
 
 // PolicyStatus describes the policy being enforced.

@@ -23,6 +23,13 @@ type Inventory interface {
 	Snapshot() enforcer.Inventory
 }
 
+// DockerHealth is implemented by inventories that know whether Docker
+// answers (enforcer/docker's Tracker): Unreachable says why not, "" when it
+// does. Status reports it as degraded.
+type DockerHealth interface {
+	Unreachable() string
+}
+
 // RevisionedInventory is implemented by inventories that number their
 // snapshots (enforcer/docker's Tracker): equal nonzero revisions mean equal
 // inventories, so a sync after an event that changed nothing compares two

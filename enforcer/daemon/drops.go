@@ -41,6 +41,7 @@ func (d *Daemon) RecordDrop(p DropPacket) {
 		dr.Dst.Name = d.cfg.Names.NameOf(p.Dst)
 	}
 	d.drops.add(dr)
+	d.recordDropObservation(v, p)
 	if d.cfg.DropRecords != nil {
 		if ok, suppressed := d.recordLimit.allow(time.Now()); ok {
 			d.cfg.DropRecords.RecordDrop(dr, suppressed)
