@@ -35,6 +35,10 @@ func TestKernelDriftByContent(t *testing.T) {
 	if out, err := s.nft("add", "element", "inet", "zonewall", "zone_of4", "{", "10.88.0.99", ":", m[1], "}"); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
+	// plan's live view shows the kernel's element, not ours.
+	if live, err := s.a.Live(); err != nil || !strings.Contains(live, "10.88.0.99 :") || strings.Contains(live, s.db.ip4.String()+" :") {
+		t.Errorf("Live after replacing an element (err %v):\n%s", err, live)
+	}
 	d, err := s.a.Verify()
 	if err != nil || d == nil {
 		t.Fatalf("Verify after replacing an element: drift=%v err=%v", d, err)
@@ -61,6 +65,15 @@ func TestKernelDriftByContent(t *testing.T) {
 	if out, err := s.nft("replace", "rule", "inet", "zonewall", "forward", "handle", last, "meta", "nfproto", "ipv4", "accept"); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
+	// plan's live view shows the foreign rule in place of ours, and
+	// everything else as it is.
+	live, err := s.a.Live()
+	if err != nil || !strings.Contains(live, `comment "not zonewall's: Meta{`) {
+		t.Errorf("Live after replacing a rule (err %v):\n%s", err, live)
+	}
+	if strings.Count(live, "\n") != strings.Count(rs.String(), "\n") {
+		t.Errorf("Live after replacing a rule has %d lines, want %d", strings.Count(live, "\n"), strings.Count(rs.String(), "\n"))
+	}
 	d, err = s.a.Verify()
 	if err != nil || d == nil || !strings.Contains(d.Reason, "forward") {
 		t.Fatalf("Verify after replacing a rule: drift=%v err=%v", d, err)
@@ -71,6 +84,9 @@ func TestKernelDriftByContent(t *testing.T) {
 	}
 	if d, err := s.a.Verify(); err != nil || d != nil {
 		t.Fatalf("Verify after the rebuild: drift=%v err=%v", d, err)
+	}
+	if live, err := s.a.Live(); err != nil || live != rs.String() {
+		t.Errorf("Live after the rebuild differs from the applied ruleset (err %v)", err)
 	}
 }
 
