@@ -3,10 +3,10 @@ package nft
 import (
 	"bytes"
 	"errors"
-	"reflect"
 	"fmt"
 	"os"
 	"os/exec"
+	"reflect"
 	"strings"
 	"syscall"
 
