@@ -26,7 +26,8 @@ const MaxSize = 64 << 10
 // check returns what is wrong with one value of a key, or "".
 type check func(v string) string
 
-// keys are the keys of spec section 3 (plus log_level), with their checks.
+// keys are the keys of spec section 3 (plus log_level and log_drops), with
+// their checks.
 var keys = map[string]check{
 	"zones_dir":      nonEmpty,
 	"docker_host":    anyValue,
