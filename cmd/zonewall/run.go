@@ -91,6 +91,7 @@ func openRealParts(cfg config, log *slog.Logger) (daemonParts, func(), error) {
 		Inventory:       tracker,
 		RunInventory:    tracker.Run,
 		Stopper:         daemon.DockerStopper{CLI: cli},
+		DockerEngine:    func(ctx context.Context) (control.DockerEngine, error) { return dockerEngine(ctx, cli) },
 		Notify:          daemon.SystemdNotifier{Log: log},
 		DenyCounters:    applier.Counters,
 		FlowCounters:    allowedFlows(applier.AllowCounters),
@@ -135,6 +136,7 @@ type daemonParts struct {
 	DenyCounters    metrics.DenyCounterSource                                       // nil: no zonewall_denied_packets_total
 	FlowCounters    metrics.CounterSource                                           // nil: no zonewall_flow_*
 	BridgeNetfilter func() (string, error)                                          // nil: not checked
+	DockerEngine    func(context.Context) (control.DockerEngine, error)             // nil: not in audit
 	DockerUp        metrics.HealthSource                                            // nil: no zonewall_docker_up
 	StartDrops      func(ctx context.Context, d *daemon.Daemon, m *metrics.Metrics) // nil: no drop log
 }
@@ -171,6 +173,7 @@ func runWith(ctx context.Context, cfg config, log *slog.Logger, parts daemonPart
 		Notify:          parts.Notify,
 		Metrics:         m,
 		BridgeNetfilter: parts.BridgeNetfilter,
+		DockerEngine:    parts.DockerEngine,
 		WatchZonesDir:   true,
 		DropRecords:     dropRecorder(cfg, log),
 	})
@@ -333,4 +336,15 @@ func addDaemonFlags(f *pflag.FlagSet) {
 	f.String("log-format", "text", "log format: text or json")
 	f.String("log-level", "info", "log level: debug, info, warn, error")
 	f.Bool("log-drops", true, "record each drop in the journal (or the log outside systemd), rate limited")
+}
+
+// dockerEngine describes the Docker Engine for `zonewall audit`.
+func dockerEngine(ctx context.Context, cli *client.Client) (control.DockerEngine, error) {
+	e, err := docker.ReadEngineInfo(ctx, cli)
+	if err != nil {
+		return control.DockerEngine{}, err
+	}
+	support, detail := e.Support()
+	return control.DockerEngine{Version: e.Version, APIVersion: e.APIVersion, FirewallBackend: e.FirewallBackend,
+		Support: string(support), Detail: detail}, nil
 }

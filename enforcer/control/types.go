@@ -63,7 +63,7 @@ type Member struct {
 
 // Finding is something zonewall reports about a container, a network or the host.
 type Finding struct {
-	Kind        string `json:"kind"` // unzoned, conflict, host-network, default-bridge, unfilterable, no-veth, unreachable-flow, published-port, br-netfilter
+	Kind        string `json:"kind"` // unzoned, conflict, host-network, default-bridge, unfilterable, no-veth, unreachable-flow, published-port, br-netfilter, docker-version
 	Container   string `json:"container,omitempty"`
 	ContainerID string `json:"container_id,omitempty"`
 	Detail      string `json:"detail"`
@@ -146,4 +146,16 @@ type DropSide struct {
 // Audit is the outcome of `zonewall audit`.
 type Audit struct {
 	Findings []Finding `json:"findings"`
+	// Docker is the engine the daemon follows; nil when it did not answer.
+	Docker *DockerEngine `json:"docker,omitempty"`
+}
+
+// DockerEngine is the Docker Engine the daemon follows, and how far
+// zonewall is proven against it.
+type DockerEngine struct {
+	Version         string `json:"version"`
+	APIVersion      string `json:"api_version"`
+	FirewallBackend string `json:"firewall_backend"` // iptables, nftables, iptables+firewalld
+	Support         string `json:"support"`          // tested, untested, unsupported
+	Detail          string `json:"detail"`
 }

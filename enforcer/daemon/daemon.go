@@ -45,6 +45,8 @@ type Config struct {
 	BridgeNetfilter func() (string, error)
 	// HostAddrs lists this host's own addresses (explain, drops).
 	HostAddrs func() []netip.Addr
+	// DockerEngine describes the Docker Engine for audit; nil: not reported.
+	DockerEngine func(context.Context) (control.DockerEngine, error)
 
 	MinInterval    time.Duration // between two applies once Burst is used up; default 20ms
 	Burst          int           // applies that may run back to back; default 4

@@ -46,6 +46,11 @@ type Tracker struct {
 	revCounter   uint64
 	snap         snapCache
 	awaiting     map[string]*tracked // containers with withheld endpoints (withheld.go)
+
+	// Connect events (connect.go): the loop's channel for inspect results
+	// (nil: no loop runs, inspect at once) and the generation counter.
+	inspected chan inspectResult
+	connects  uint64
 }
 
 // tracked is one container; its endpoints are kept by network ID because
@@ -59,6 +64,11 @@ type tracked struct {
 	// without a known veth was seen; snapshots leave it out for a grace
 	// period (withheld.go).
 	vethWait map[string]time.Time
+	// pending: connects waiting for their inspect (or the kernel);
+	// unconfirmed: endpoints read from the kernel, by the generation of
+	// the connect whose inspect will confirm them (connect.go).
+	pending     map[string]pendingConnect
+	unconfirmed map[string]uint64
 }
 
 // setFromList takes a ContainerList entry. Attached endpoints mean Docker
@@ -66,7 +76,7 @@ type tracked struct {
 // completes), and its process may send packets before the start event.
 func (tc *tracked) setFromList(s container.Summary) {
 	tc.c = toContainer(s)
-	tc.c.Running = tc.c.Running || len(tc.eps) > 0
+	tc.c.Running = tc.c.Running || len(tc.eps) > 0 || len(tc.pending) > 0
 	tc.dirty = true
 }
 
