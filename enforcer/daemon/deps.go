@@ -51,9 +51,12 @@ type DropOriginer interface {
 
 // Engine is the pure policy side: zone files and compilation.
 type Engine interface {
-	// Load reads a zone-file directory; the error lists every problem
-	// (one "file:line:col: message" each, via Unwrap() []error or lines).
-	Load(dir string) (*zones.Policy, error)
+	// Load reads a zone-file directory once and returns the policy and the
+	// files it was parsed from; the error lists every problem (one
+	// "file:line:col: message" each, via Unwrap() []error or lines).
+	Load(dir string) (*zones.Policy, []zones.Source, error)
+	// Parse is Load of zone files held in memory (the saved policy).
+	Parse(files []zones.Source) (*zones.Policy, error)
 	// Compile builds the ruleset for p and inv, and what must be reported.
 	Compile(p *zones.Policy, inv enforcer.Inventory) (Ruleset, []control.Finding)
 	ZoneOf(p *zones.Policy, c zones.Container) zones.Membership
