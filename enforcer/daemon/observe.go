@@ -197,6 +197,11 @@ func (d *Daemon) recordObservation(v *view, at time.Time, proto uint8, src, dst 
 	if at.IsZero() {
 		at = time.Now()
 	}
+	if to.Kind == observe.KindWorld && d.cfg.Names != nil {
+		// The name the forwarder last resolved this address from: learn
+		// proposes it as a domain flow instead of the address.
+		to.Domain = d.cfg.Names.NameOf(dst)
+	}
 	d.obs.store.Record(observe.Conn{From: from, To: to, Proto: protoName(proto, true), Port: dport, Time: at})
 }
 

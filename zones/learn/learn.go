@@ -26,10 +26,21 @@ import (
 var ErrNothingObserved = errors.New("no connections observed")
 
 // EmitDomains switches world egress to `domains` for observations that
-// carry the DNS name their address was resolved from. It stays off until
-// zone files accept `domains` on this branch (a flow with domains would not
-// pass `zonewall check` otherwise); addresses are then given as cidrs.
-var EmitDomains = false
+// carry the DNS name their address was resolved from (a valid name only);
+// addresses seen without a lookup are given as cidrs.
+var EmitDomains = true
+
+// domainOf is the observation's DNS name when learn may propose it.
+func domainOf(o observe.Observation) string {
+	if !EmitDomains || o.To.Kind != observe.KindWorld || o.To.Domain == "" {
+		return ""
+	}
+	name := zones.CanonicalName(o.To.Domain)
+	if zones.CheckName(name) != nil || strings.HasPrefix(name, "*") {
+		return "" // not a name a zone file accepts: the address stands
+	}
+	return name
+}
 
 // Options tune Generate.
 type Options struct {
@@ -274,7 +285,10 @@ func (g *generator) add(o observe.Observation) {
 		return
 	}
 	test := from + " -> " + to
-	if o.To.Kind == observe.KindWorld {
+	domain := domainOf(o)
+	if domain != "" {
+		test = from + " -> world:" + domain
+	} else if o.To.Kind == observe.KindWorld {
 		test = from + " -> world:" + o.To.Addr.String()
 	}
 	test += " " + port + ": allow"
@@ -289,6 +303,9 @@ func (g *generator) add(o observe.Observation) {
 	}
 	if p := g.opts.Extend; p != nil {
 		fromPeer, toPeer := peer(from, o.From), peer(to, o.To)
+		if domain != "" {
+			toPeer = zones.Peer{Kind: zones.KindWorld, Name: domain}
+		}
 		if p.Decide(fromPeer, toPeer, zones.Proto(o.Proto), o.Port).Allow {
 			g.covered++
 			return
@@ -303,8 +320,8 @@ func (g *generator) add(o observe.Observation) {
 		g.flows = append(g.flows, f)
 	}
 	if o.To.Kind == observe.KindWorld {
-		if EmitDomains && o.To.Domain != "" {
-			f.domains[o.To.Domain] = true
+		if domain != "" {
+			f.domains[domain] = true
 		} else {
 			f.cidrs[o.To.Addr] = true
 		}
@@ -382,15 +399,24 @@ func (g *generator) render(obs []observe.Observation) Result {
 		b.WriteString("\nflows:\n")
 	}
 	for _, f := range g.flows {
-		fmt.Fprintf(&b, "  # %s, last seen %s\n", plural(int(f.count), "connection"), f.last.UTC().Format(time.RFC3339))
-		fmt.Fprintf(&b, "  - from: %s\n    to: %s\n    ports: [%s]\n", f.from, f.to, f.port)
+		head := func() {
+			fmt.Fprintf(&b, "  # %s, last seen %s\n", plural(int(f.count), "connection"), f.last.UTC().Format(time.RFC3339))
+			fmt.Fprintf(&b, "  - from: %s\n    to: %s\n    ports: [%s]\n", f.from, f.to, f.port)
+			res.Flows++
+		}
+		// A flow takes domains or cidrs, not both: addresses seen without
+		// a lookup get a flow of their own.
 		if len(f.domains) > 0 {
+			head()
 			fmt.Fprintf(&b, "    domains: [%s]\n", strings.Join(sortedKeys(f.domains, quote), ", "))
-		} else if len(f.cidrs) > 0 {
-			fmt.Fprintf(&b, "    cidrs: [%s]\n", strings.Join(cidrList(f.cidrs), ", "))
+		}
+		if len(f.cidrs) > 0 || len(f.domains) == 0 {
+			head()
+			if len(f.cidrs) > 0 {
+				fmt.Fprintf(&b, "    cidrs: [%s]\n", strings.Join(cidrList(f.cidrs), ", "))
+			}
 		}
 	}
-	res.Flows = len(g.flows)
 	res.ZoneFile = []byte(b.String())
 
 	var t strings.Builder

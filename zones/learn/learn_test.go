@@ -253,3 +253,48 @@ func TestSanitize(t *testing.T) {
 		}
 	}
 }
+
+// An address the forwarder resolved from a name becomes a domain flow
+// (tested by name); one reached without a lookup keeps a cidrs flow of
+// its own on the same port; a name a zone file would refuse stays an
+// address.
+func TestDomains(t *testing.T) {
+	api := svc("shop", "api", "zwtest/busybox:1")
+	named := world("203.0.113.7")
+	named.Domain = "API.Stripe.com."
+	bad := world("203.0.113.9")
+	bad.Domain = "not a name"
+	obs := []observe.Observation{
+		obsv(api, named, "tcp", 443, 3, 1),
+		obsv(api, world("203.0.113.8"), "tcp", 443, 1, 2),
+		obsv(api, bad, "tcp", 443, 1, 3),
+	}
+	res, err := Generate(obs, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	zf, tf := string(res.ZoneFile), string(res.TestFile)
+	for _, want := range []string{`domains: ["api.stripe.com"]`, `cidrs: ["203.0.113.8/32", "203.0.113.9/32"]`, `"api -> world:api.stripe.com tcp/443: allow"`} {
+		if !strings.Contains(zf+tf, want) {
+			t.Errorf("learned files lack %q:\n%s\n%s", want, zf, tf)
+		}
+	}
+	dir := t.TempDir()
+	write(t, dir, "learned.yaml", res.ZoneFile)
+	p := check(t, dir, res.TestFile)
+	if res.Flows != len(p.Flows) || res.Flows != 2 {
+		t.Errorf("result %d flows, policy %d, want 2", res.Flows, len(p.Flows))
+	}
+	z := zones.Peer{Kind: zones.KindZone, Zone: "api"}
+	if p.Decide(z, zones.Peer{Kind: zones.KindWorld, Name: "evil.example.com"}, zones.ProtoTCP, 443).Allow {
+		t.Error("a name never observed is allowed")
+	}
+	// --extend: the domain flow in place covers the named observation.
+	ext, err := Generate(obs, Options{Extend: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ext.Flows != 0 {
+		t.Errorf("--extend over the learned policy proposes %d flows:\n%s", ext.Flows, ext.ZoneFile)
+	}
+}
