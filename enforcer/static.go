@@ -213,6 +213,10 @@ func inetTable(opts Options, audit bool) *Table {
 				{Matches: []Match{ip4, lookup(SetZoneOf4, KeyIPDaddr)}, Verdict: gotoDeny(OriginNoFlowCC)},
 				{Matches: []Match{ip6, lookup(SetZoneOf6, KeyIP6Daddr)}, Verdict: gotoDeny(OriginNoFlowCC)},
 				metaOut[0], metaOut[1], metaOut[2], metaOut[3],
+				// After the container and metadata checks, so a name never
+				// opens a container or a metadata address.
+				{Matches: []Match{MatchMarkBit{Bit: MarkNameAllowed}}, Verdict: accept,
+					Comment: "world address a DNS answer opened for this zone (table " + opts.Table + "_dns)"},
 				{Matches: []Match{ip4, lookup(SetAllowW4, KeyMarkZone, KeyIPDaddr, KeyL4Proto, KeyTHDport)}, Verdict: accept},
 				{Matches: []Match{ip6, lookup(SetAllowW6, KeyMarkZone, KeyIP6Daddr, KeyL4Proto, KeyTHDport)}, Verdict: accept},
 				{Verdict: gotoDeny(OriginNoFlowWorld)},
@@ -235,6 +239,8 @@ func inetTable(opts Options, audit bool) *Table {
 				{Matches: []Match{invalid}, Verdict: gotoDeny(OriginInvalid)},
 				{Matches: nd, Verdict: accept},
 				{Matches: mld2, Verdict: accept},
+				{Matches: []Match{MatchMarkBit{Bit: MarkNameAllowed}}, Verdict: accept,
+					Comment: "DNS query redirected to zonewall's forwarder (table " + opts.Table + "_dns)"},
 				{Matches: []Match{lookup(SetAllowHost, KeyMarkZone, KeyL4Proto, KeyTHDport)}, Verdict: accept},
 				{Verdict: gotoDeny(OriginNoFlowHost)},
 			}},

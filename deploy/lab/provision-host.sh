@@ -108,6 +108,6 @@ route_world
 
 if [ "$INSTALL_ZONEWALL" = 1 ]; then
   log "installing zonewall with the example policy"
-  run "$SRC/deploy/install.sh" --example
+  run "$SRC/deploy/install.sh" --example --enforce
 fi
 log "host ready"

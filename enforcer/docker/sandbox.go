@@ -83,7 +83,7 @@ func peerAddrs(h *netlink.Handle, peer netlink.Link) (sandboxPort, bool) {
 // init, which the runtime has already put in the container's cgroup.
 func (p *netlinkPorts) OwnedBy(sp sandboxPort, id string) bool {
 	p.mu.Lock()
-	path := p.sbPath[sp.NetNsID]
+	path := p.pathOf[sp.NetNsID]
 	p.mu.Unlock()
 	if path == "" || len(id) < 12 {
 		return false

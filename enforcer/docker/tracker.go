@@ -27,9 +27,10 @@ type Tracker struct {
 	// snapshots (withheld.go); 0 publishes it at once.
 	vethGrace time.Duration
 
-	synced atomic.Bool
-	resync chan chan error // Resync requests served by Run's loop
-	syncMu sync.Mutex      // one full listing at a time
+	synced  atomic.Bool
+	downErr atomic.Pointer[string] // why Docker does not answer; nil while it does
+	resync  chan chan error        // Resync requests served by Run's loop
+	syncMu  sync.Mutex             // one full listing at a time
 	// needResync is set when an event could not be applied (an API call
 	// failed): only a full listing can make up for it.
 	needResync atomic.Bool
@@ -171,10 +172,12 @@ func (t *Tracker) Run(ctx context.Context, changed func()) error {
 
 	wait := t.backoff
 	for {
-		err := t.follow(ctx, changed, bridges, func() { wait = t.backoff })
+		err := t.follow(ctx, changed, bridges, func() { wait = t.backoff; t.downErr.Store(nil) })
 		if ctx.Err() != nil {
 			return nil
 		}
+		msg := fmt.Sprint(err)
+		t.downErr.Store(&msg)
 		t.log.Warn("docker unreachable or event stream lost; retrying", "err", err, "retry_in", wait.String())
 		select {
 		case <-ctx.Done():
@@ -208,3 +211,12 @@ func (t *Tracker) watchPorts(ctx context.Context, bridges chan<- string) {
 
 // errStreamEnded marks the event stream closing without an error.
 var errStreamEnded = errors.New("event stream ended")
+
+// Unreachable says why Docker does not answer ("" while it does): the
+// error of the last failed subscription or listing, until one succeeds.
+func (t *Tracker) Unreachable() string {
+	if p := t.downErr.Load(); p != nil {
+		return *p
+	}
+	return ""
+}

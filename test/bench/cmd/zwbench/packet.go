@@ -40,6 +40,10 @@ type pathVariant struct {
 type pathVariants struct {
 	none, conntrack, linear, zonewall *pathVariant // zonewall nil: skipped
 	docker, previous                  *pathVariant // nil: not measured
+	// audit is zonewall in audit mode with the daemon's observation
+	// recorder reading the kernel's new-connection events, auditQuiet the
+	// same ruleset without it (nil: skipped).
+	audit, auditQuiet *pathVariant
 }
 
 func (p pathVariants) all() []*pathVariant {
@@ -48,6 +52,9 @@ func (p pathVariants) all() []*pathVariant {
 		if v != nil {
 			vs = append(vs, v)
 		}
+	}
+	if p.audit != nil {
+		vs = append(vs, p.audit, p.auditQuiet)
 	}
 	return vs
 }
@@ -103,6 +110,15 @@ func benchPacketPath(ctx context.Context, r *Report, log *slog.Logger, cfg packe
 			if pv.previous, err = previousShapeVariant(topo, cr, inv, tmp); err != nil {
 				return err
 			}
+		}
+		av, err := auditPathVariant(topo, cfg.Members, true)
+		if err == nil {
+			pv.auditQuiet, err = auditPathVariant(topo, cfg.Members, false)
+		}
+		if err != nil {
+			r.skip("packet path zonewall audit", err.Error())
+		} else {
+			pv.audit = av
 		}
 	}
 	variants := pv.all()
@@ -272,6 +288,13 @@ func reportPacket(r *Report, cfg packetConfig, pv pathVariants, zwInfo map[strin
 		{"new TCP connections/s", "conn/s", func(v *pathVariant) []float64 { return v.conn }},
 		{"bulk TCP throughput", "MB/s", func(v *pathVariant) []float64 { return v.bulk }},
 	} {
+		if pv.audit != nil && pv.zonewall != nil {
+			for _, base := range []*pathVariant{pv.zonewall, pv.auditQuiet} {
+				r.add(Figure{Scenario: "packet", Name: m.name + ": audit observing vs " + base.name, Unit: m.unit, Better: "higher", Info: info,
+					Zonewall: sum(Summarize(m.pick(pv.audit))), Baseline: sum(Summarize(m.pick(base))), BaselineName: base.name,
+					Note: "zonewall = " + pv.audit.name + " " + pairedNote(m.pick(pv.audit), m.pick(base))})
+			}
+		}
 		for _, base := range []*pathVariant{pv.none, pv.conntrack, pv.docker, pv.linear, pv.previous} {
 			if base == nil {
 				continue
