@@ -4,19 +4,26 @@
 #   (default)  the Docker end-to-end suite, then a lab check against the world VM
 #   --all      the full CI command, test/run-all
 #   --world-ip IP  the world VM, for the lab check [192.168.56.20]
+#   --test-binary FILE  run this prebuilt e2e test binary (go test -c ./test/e2e)
+#                  instead of go test: VMs without Go (boot-lab.sh)
+#   --zonewall FILE     the zonewall binary the prebuilt suite tests
+#   --run REGEX    only the e2e tests matching REGEX
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
 
 SRC=$(cd "$HERE/../.." && pwd)
-ALL=0 WORLD_IP=192.168.56.20
+ALL=0 WORLD_IP=192.168.56.20 TEST_BINARY="" ZONEWALL_BIN="" RUN_REGEX=""
 while [ $# -gt 0 ]; do
   case $1 in
     --all) ALL=1 ;;
     --world-ip) WORLD_IP=${2:?--world-ip needs a value}; shift ;;
     --dry-run) DRY_RUN=1 ;;
-    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    --test-binary) TEST_BINARY=${2:?--test-binary needs a value}; shift ;;
+    --zonewall) ZONEWALL_BIN=${2:?--zonewall needs a value}; shift ;;
+    --run) RUN_REGEX=${2:?--run needs a value}; shift ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) die "unknown option $1" ;;
   esac
   shift
@@ -46,7 +53,15 @@ restore() {
 trap restore EXIT
 
 export ZW_REQUIRE_PRIV=1
-run flock /tmp/zwtest-docker.lock go test -count=1 -timeout 20m -v ./test/e2e
+if [ -n "$TEST_BINARY" ]; then
+  [ -x "$TEST_BINARY" ] || die "--test-binary $TEST_BINARY: not an executable"
+  [ -n "$ZONEWALL_BIN" ] || ZONEWALL_BIN=$(command -v zonewall) || die "--test-binary needs --zonewall FILE"
+  # go test runs a package's tests in its directory; so does this.
+  (cd test/e2e && run env ZW_E2E_ZONEWALL="$ZONEWALL_BIN" flock /tmp/zwtest-docker.lock \
+    "$TEST_BINARY" -test.count=1 -test.timeout 60m -test.v ${RUN_REGEX:+-test.run "$RUN_REGEX"})
+else
+  run flock /tmp/zwtest-docker.lock go test -count=1 -timeout 20m -v ${RUN_REGEX:+-run "$RUN_REGEX"} ./test/e2e
+fi
 
 # Lab check: the world VM answers on its documentation address through the
 # host's route (egress path outside any policy).
