@@ -188,10 +188,12 @@ run_qemu() {
   vm_ssh "$hp" sudo bash /zonewall/deploy/lab/provision-host.sh --src /zonewall --world-ip "$WORLD_IP" \
     --binary /zonewall/bin/zonewall 2>&1 | tee -a "$LOG"
   step "host: run-e2e.sh (log: $OUT/e2e.log)"
-  local rc=0
+  local rc=0 only=""
+  # ssh hands the remote shell one string: quote the regex for it.
+  [ -z "$RUN_REGEX" ] || only="--run $(printf %q "$RUN_REGEX")"
   vm_ssh "$hp" sudo /zonewall/deploy/lab/run-e2e.sh --world-ip "$WORLD_IP" \
     --test-binary /zonewall/bin/e2e.test --zonewall /zonewall/bin/zonewall \
-    ${RUN_REGEX:+--run "$RUN_REGEX"} >"$OUT/e2e.log" 2>&1 || rc=$?
+    "$only" >"$OUT/e2e.log" 2>&1 || rc=$?
   grep -E '^(--- |PASS|FAIL|ok|panic)|zw-lab' "$OUT/e2e.log" | tee -a "$LOG" || true
   summarize "$rc"
 }
@@ -213,5 +215,9 @@ if [ "$BUILD" = 1 ]; then
 fi
 case $MODE in
   qemu) run_qemu ;;
-  vagrant) . "$HERE/vagrant-libvirt.sh"; run_vagrant ;;
+  vagrant)
+    # shellcheck source=vagrant-libvirt.sh
+    . "$HERE/vagrant-libvirt.sh"
+    run_vagrant
+    ;;
 esac

@@ -161,7 +161,8 @@ rm -f "$ROOT/etc/machine-id" "$ROOT/var/lib/dbus/machine-id"
 touch "$ROOT/etc/machine-id" # systemd makes one on first boot
 chroot "$ROOT" systemctl enable docker.service ssh.service >/dev/null 2>&1 || true
 
-kernel=$(cd "$ROOT/boot" && ls vmlinuz-* | sort -V | tail -n1)
+kernel=$(find "$ROOT/boot" -maxdepth 1 -name 'vmlinuz-*' -printf '%f\n' | sort -V | tail -n1)
+[ -n "$kernel" ] || die "no kernel in $ROOT/boot"
 initrd=initrd.img-${kernel#vmlinuz-}
 [ -e "$ROOT/boot/$initrd" ] || die "no $initrd in $ROOT/boot"
 uuid=$(cat /proc/sys/kernel/random/uuid)
