@@ -131,7 +131,7 @@ start_vm() {
 wait_ssh() { # NAME
   local name=$1 port start=$SECONDS
   port=$(cat "$OUT/$name.sshport")
-  until vm_ssh "$port" true 2>/dev/null; do
+  until timeout 30 ssh "${SSH_OPTS[@]}" -p "$port" vagrant@127.0.0.1 true 2>/dev/null; do
     vm_pid "$name" >/dev/null || die "$name: qemu exited; see $OUT/$name-console.log"
     [ $((SECONDS - start)) -lt 900 ] || die "$name: no ssh after 15 minutes; see $OUT/$name-console.log"
     sleep 5

@@ -61,7 +61,7 @@ RAW=$OUT/box.raw
 NAME=zonewall-debian12
 
 mkdir -p "$OUT" "$OUT/debs"
-apt_install debootstrap qemu-utils extlinux syslinux-common
+apt_install debootstrap qemu-utils extlinux syslinux-common fdisk
 
 # Everything mounted or attached below is undone on any exit.
 mounts=() loopdev=""
@@ -150,12 +150,15 @@ install -d -m 0700 -o 1000 -g 1000 "$ROOT/home/vagrant/.ssh"
 [ -n "$insecure" ] || log "vagrant not installed: the box accepts only $OUT/id_ed25519"
 chroot "$ROOT" chown -R vagrant:vagrant /home/vagrant/.ssh
 chmod 0600 "$ROOT/home/vagrant/.ssh/authorized_keys"
-# Each VM gets its own host keys on first boot.
+# Each VM gets its own host keys on first boot (before Debian's own
+# ExecStartPre, sshd -t, which fails without them).
 rm -f "$ROOT"/etc/ssh/ssh_host_*
 mkdir -p "$ROOT/etc/systemd/system/ssh.service.d"
 cat >"$ROOT/etc/systemd/system/ssh.service.d/zw-hostkeys.conf" <<'EOF'
 [Service]
+ExecStartPre=
 ExecStartPre=/usr/bin/ssh-keygen -A
+ExecStartPre=/usr/sbin/sshd -t
 EOF
 rm -f "$ROOT/etc/machine-id" "$ROOT/var/lib/dbus/machine-id"
 touch "$ROOT/etc/machine-id" # systemd makes one on first boot
