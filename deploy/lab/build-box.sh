@@ -53,7 +53,7 @@ PACKAGES=(
   linux-image-amd64 systemd-sysv udev kmod initramfs-tools
   openssh-server sudo rsync ifupdown isc-dhcp-client iproute2 iputils-ping procps
   ca-certificates curl less
-  docker.io docker-compose busybox-static nftables conntrack
+  docker.io docker-compose busybox-static nftables conntrack git
 )
 ROOT=$OUT/rootfs
 MNT=$OUT/mnt
@@ -79,38 +79,50 @@ bind() { mount "$@"; mounts+=("${*: -1}"); }
 t0=$SECONDS
 step() { log "[$((SECONDS - t0))s] $*"; }
 
-if [ "$REBUILD" = 1 ] || [ ! -e "$ROOT/.zw-complete" ]; then
-  step "debootstrap bookworm into $ROOT"
-  rm -rf "$ROOT"
-  nice -n 10 debootstrap --variant=minbase --cache-dir="$OUT/debs" bookworm "$ROOT" "$MIRROR"
-
-  # No service may start inside the chroot: it would run on this machine's
-  # kernel (a dockerd here would rewrite the build machine's firewall).
+# chroot_packages PKG...: installs packages in the root, with no service
+# started: it would run on this machine's kernel (a dockerd here would
+# rewrite the build machine's firewall).
+chroot_packages() {
   printf '#!/bin/sh\nexit 101\n' >"$ROOT/usr/sbin/policy-rc.d"
   chmod 0755 "$ROOT/usr/sbin/policy-rc.d"
   bind -t proc proc "$ROOT/proc"
   bind -t sysfs sysfs "$ROOT/sys"
   bind --bind /dev "$ROOT/dev"
   bind --bind /dev/pts "$ROOT/dev/pts"
+  cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+  chroot "$ROOT" apt-get update -qq
+  chroot "$ROOT" env DEBIAN_FRONTEND=noninteractive nice -n 10 \
+    apt-get install -y -q --no-install-recommends "$@"
+  chroot "$ROOT" apt-get clean
+  cleanup
+}
+
+if [ "$REBUILD" = 1 ] || [ ! -e "$ROOT/.zw-complete" ]; then
+  step "debootstrap bookworm into $ROOT"
+  rm -rf "$ROOT"
+  nice -n 10 debootstrap --variant=minbase --cache-dir="$OUT/debs" bookworm "$ROOT" "$MIRROR"
   cat >"$ROOT/etc/apt/sources.list" <<EOF
 deb $MIRROR bookworm main
 deb $MIRROR bookworm-updates main
 deb http://deb.debian.org/debian-security bookworm-security main
 EOF
-  cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
   # The initramfs must find virtio disks whatever the build machine has.
   mkdir -p "$ROOT/etc/initramfs-tools/conf.d"
   echo MODULES=most >"$ROOT/etc/initramfs-tools/conf.d/zw-lab"
-
   step "installing ${#PACKAGES[@]} packages in the chroot"
-  chroot "$ROOT" apt-get update -qq
-  chroot "$ROOT" env DEBIAN_FRONTEND=noninteractive nice -n 10 \
-    apt-get install -y -q --no-install-recommends "${PACKAGES[@]}"
-  chroot "$ROOT" apt-get clean
-  cleanup
+  chroot_packages "${PACKAGES[@]}"
   touch "$ROOT/.zw-complete"
 else
-  step "reusing $ROOT (--rebuild to debootstrap again)"
+  missing=()
+  for p in "${PACKAGES[@]}"; do
+    chroot "$ROOT" dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    step "reusing $ROOT, adding ${missing[*]}"
+    chroot_packages "${missing[@]}"
+  else
+    step "reusing $ROOT (--rebuild to debootstrap again)"
+  fi
 fi
 
 step "configuring the system"
