@@ -27,12 +27,13 @@ usage: boot-lab.sh [--qemu | --vagrant] [--out DIR] [--build] [--run REGEX] [--k
   --keep         leave the VMs running (stop them with: boot-lab.sh --stop)
   --stop         stop the VMs a --keep run left running
   --host-mem MB  memory of host [3072]; world gets 512
+  --machine NAME with --vagrant: bring up only this machine (world: no e2e)
 USAGE
 }
 
 SRC=$(cd "$HERE/../.." && pwd)
 OUT=/var/tmp/zwtest-lab
-MODE=qemu BUILD=0 RUN_REGEX="" KEEP=0 STOP=0 HOST_MEM=3072
+MODE=qemu BUILD=0 RUN_REGEX="" KEEP=0 STOP=0 HOST_MEM=3072 MACHINE=""
 while [ $# -gt 0 ]; do
   case $1 in
     --qemu) MODE=qemu ;;
@@ -43,6 +44,7 @@ while [ $# -gt 0 ]; do
     --keep) KEEP=1 ;;
     --stop) STOP=1 ;;
     --host-mem) HOST_MEM=${2:?--host-mem needs a value}; shift ;;
+    --machine) MACHINE=${2:?--machine needs a value}; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown option $1" ;;
   esac
@@ -157,7 +159,9 @@ sync_checkout() { # NAME: the checkout to /zonewall, as the Vagrantfile's rsync 
   port=$(cat "$OUT/$1.sshport")
   rsync -a --delete --exclude .git/ --exclude .vagrant/ --exclude bin/ \
     -e "ssh ${SSH_OPTS[*]} -p $port" --rsync-path="sudo rsync" "$SRC/" vagrant@127.0.0.1:/zonewall/
-  rsync -a -e "ssh ${SSH_OPTS[*]} -p $port" --rsync-path="sudo rsync" "$OUT/bin/" vagrant@127.0.0.1:/zonewall/bin/
+  # The binaries only where they run (an emulated CPU encrypts slowly).
+  [ "$1" != host ] ||
+    rsync -a -e "ssh ${SSH_OPTS[*]} -p $port" --rsync-path="sudo rsync" "$OUT/bin/" vagrant@127.0.0.1:/zonewall/bin/
 }
 
 run_qemu() {

@@ -61,11 +61,20 @@ run_vagrant() {
   vagrant box add --force --name zonewall/debian12 "$OUT/zonewall-debian12.box" 2>&1 | tail -n 2 | tee -a "$LOG"
   start_libvirt
   [ "$KEEP" = 1 ] || trap cleanup_vagrant EXIT
-  step "vagrant up (world, then host; log: $OUT/vagrant-up.log)"
+  step "vagrant up ${MACHINE:-world, then host} (log: $OUT/vagrant-up.log)"
   local rc=0
-  (cd "$SRC" && ns nice -n 10 vagrant up --provider=libvirt) >"$OUT/vagrant-up.log" 2>&1 || rc=$?
+  # shellcheck disable=SC2086 # no machine name: all of them
+  (cd "$SRC" && ns nice -n 10 vagrant up --provider=libvirt $MACHINE) >"$OUT/vagrant-up.log" 2>&1 || rc=$?
   grep -E '^==> |zw-lab:' "$OUT/vagrant-up.log" | tail -n 40 | tee -a "$LOG"
   [ "$rc" = 0 ] || die "vagrant up failed (exit $rc); see $OUT/vagrant-up.log"
+  step "vagrant up done"
+  case $MACHINE in
+    "" | host) ;;
+    *)
+      (cd "$SRC" && ns vagrant ssh "$MACHINE" -c 'uname -r; systemctl is-system-running; ip -br addr') 2>&1 | tee -a "$LOG"
+      return 0
+      ;;
+  esac
   step "host: run-e2e.sh (log: $OUT/e2e.log)"
   local only=""
   [ -z "$RUN_REGEX" ] || only="--run $(printf %q "$RUN_REGEX")"
