@@ -187,8 +187,11 @@ install_binary() {
     tmp=$(mktemp)
     local ver
     ver=$(git -C "$SRC" describe --always --dirty 2>/dev/null || echo dev)
+    local commit date
+    commit=$(git -C "$SRC" rev-parse HEAD 2>/dev/null || echo unknown)
+    date=$(git -C "$SRC" log -1 --format=%cI 2>/dev/null || date -u +%Y-%m-%dT%H:%M:%SZ)
     log "building zonewall $ver from $SRC"
-    (cd "$SRC" && GOFLAGS=-buildvcs=false "$gobin" build -ldflags "-X main.version=$ver" -o "$tmp" ./cmd/zonewall) ||
+    (cd "$SRC" && GOFLAGS=-buildvcs=false "$gobin" build -ldflags "-X main.version=$ver -X main.commit=$commit -X main.date=$date" -o "$tmp" ./cmd/zonewall) ||
       { rm -f "$tmp"; die "go build failed"; }
     src=$tmp
   fi

@@ -1,6 +1,7 @@
 package zones
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 )
@@ -40,6 +41,20 @@ func (l ErrorList) Err() error {
 		return nil
 	}
 	return l
+}
+
+// MaxErrors bounds the errors one Load reports: a hostile file can hold
+// hundreds of thousands of bad values, and the first thousand say enough.
+const MaxErrors = 1000
+
+// Truncate keeps the first max errors and says how many more there were,
+// at the position of the first one left out.
+func (l ErrorList) Truncate(max int) ErrorList {
+	if len(l) <= max {
+		return l
+	}
+	more := &Error{Pos: l[max].Pos, Msg: fmt.Sprintf("%d more errors not shown; fix these first", len(l)-max)}
+	return append(l[:max:max], more)
 }
 
 // sortByFile orders errors by the position of their file in files, then by

@@ -2,82 +2,52 @@ package zones
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"sort"
-	"strings"
 
 	"gopkg.in/yaml.v3"
 )
 
-// Load reads every *.yaml and *.yml file in dir in lexical order, merges and
-// validates them. On any problem it returns a nil Policy and an ErrorList
-// holding every error found, in file order; file names in errors are
-// filepath.Join(dir, name). The returned Policy must not be modified.
+// Load reads every zone file of dir (see ReadDir for which files count) in
+// lexical order, merges and validates them. On any problem it returns a nil
+// Policy and an ErrorList holding every error found, in file order; file
+// names in errors are filepath.Join(dir, name). The returned Policy must not
+// be modified.
 func Load(dir string) (*Policy, error) {
-	names, err := zoneFileNames(dir)
-	if err != nil {
-		return nil, ErrorList{{Pos: Pos{File: dir}, Msg: err.Error()}}
+	srcs, errs := ReadDir(dir)
+	if len(srcs) == 0 && len(errs) > 0 {
+		return nil, errs
 	}
-	var errs ErrorList
+	return loadSources(srcs, errs)
+}
+
+// LoadSources merges and validates zone files already read (ReadDir).
+func LoadSources(srcs []Source) (*Policy, error) { return loadSources(srcs, nil) }
+
+func loadSources(srcs []Source, errs ErrorList) (*Policy, error) {
 	flowCount := 0
 	var files []string
 	var parsed []*parsedFile
-	for _, name := range names {
-		file := filepath.Join(dir, name)
-		files = append(files, file)
-		p := &fileParser{file: file, errs: &errs, flowCount: &flowCount}
-		data, err := os.ReadFile(file)
-		if err != nil {
-			p.errs.add(Pos{File: file, Line: 1, Col: 1}, fmt.Sprintf("cannot read: %v", unwrapPathError(err)))
-			continue
-		}
-		parsed = append(parsed, p.parseDocument(data))
+	for _, src := range srcs {
+		files = append(files, src.Path)
+		p := &fileParser{file: src.Path, errs: &errs, flowCount: &flowCount}
+		parsed = append(parsed, p.parseDocument(src.Data))
 	}
 	pol := merge(files, parsed, &errs)
 	if len(errs) > 0 {
-		errs.sortByFile(files)
-		return nil, errs
+		order := append([]string(nil), files...)
+		for _, e := range errs {
+			order = append(order, e.Pos.File) // files that could not be read
+		}
+		sort.Strings(order) // paths share dir: lexical order of the names
+		errs.sortByFile(order)
+		return nil, errs.Truncate(MaxErrors)
 	}
 	return pol, nil
 }
 
 func (l *ErrorList) add(pos Pos, msg string) { *l = append(*l, &Error{Pos: pos, Msg: msg}) }
-
-// zoneFileNames lists the zone files of dir, sorted.
-func zoneFileNames(dir string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("no such directory")
-		}
-		return nil, fmt.Errorf("cannot read directory: %w", unwrapPathError(err))
-	}
-	var names []string
-	for _, e := range entries {
-		ext := filepath.Ext(e.Name())
-		if (ext == ".yaml" || ext == ".yml") && !e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
-			names = append(names, e.Name())
-		}
-	}
-	if len(names) == 0 {
-		return nil, fmt.Errorf("no *.yaml or *.yml files")
-	}
-	sort.Strings(names)
-	return names, nil
-}
-
-// unwrapPathError drops the path that our own error prefix already names.
-func unwrapPathError(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
-}
 
 // parseDocument decodes one file; a file holds at most one YAML document.
 func (p *fileParser) parseDocument(data []byte) (out *parsedFile) {
@@ -105,6 +75,10 @@ func (p *fileParser) parseDocument(data []byte) (out *parsedFile) {
 		p.syntaxError(data, err)
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		return out
+	}
+	if bad := checkAliases(&doc, MaxAliasValues); bad != nil {
+		p.errorf(bad, "%s", aliasError(bad, MaxAliasValues))
 		return out
 	}
 	return p.parseFile(doc.Content[0])

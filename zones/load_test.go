@@ -213,7 +213,7 @@ func TestLoadErrors(t *testing.T) {
 				`a.yaml:1:8: zones: expected a mapping, got a list`,
 				`a.yaml:2:8: flows: expected a list, got a mapping`,
 				`a.yaml:3:11: settings: expected a mapping, got a list`,
-				`b.yaml:1:1: zone file: expected a mapping, got a list`,
+				`b.yaml:1:1: zone file: expected a mapping, got a list (a zone file has the keys version, zones, flows, settings)`,
 			}},
 		{"YAML syntax errors with yaml.v3's line",
 			map[string]string{"a.yaml": "version: 1\nzones:\n\tweb: {}\n", "b.yaml": "flows: [\n"},

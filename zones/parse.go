@@ -1,6 +1,8 @@
 package zones
 
 import (
+	"strings"
+
 	"gopkg.in/yaml.v3"
 )
 
@@ -33,6 +35,16 @@ func (p *fileParser) parseFile(root *yaml.Node) *parsedFile {
 	out := &parsedFile{}
 	if isNull(root) {
 		return out // an empty document is an empty file
+	}
+	if r := deref(root); r.Kind != yaml.MappingNode {
+		// Never describe the value: a whole file that is one string may be
+		// anything but a zone file.
+		what := describe(r)
+		if r.Kind == yaml.ScalarNode && r.Tag == "!!str" {
+			what = "a string"
+		}
+		p.errorf(r, "zone file: expected a mapping, got %s (a zone file has the keys %s)", what, strings.Join(topKeys, ", "))
+		return out
 	}
 	kvs, ok := p.mapping(root, "zone file")
 	if !ok {

@@ -3,8 +3,8 @@ package zones
 import (
 	"fmt"
 	"net/netip"
+	"regexp"
 	"strings"
-	"unicode"
 
 	"gopkg.in/yaml.v3"
 )
@@ -43,7 +43,7 @@ func (p *fileParser) parseFlow(n *yaml.Node) *parsedFlow {
 		case "name":
 			if v, ok := p.scalar(kv.value, "name"); ok {
 				if msg := checkFlowName(v); msg != "" {
-					p.errorf(kv.value, "name: %q: %s", v, msg)
+					p.errorf(kv.value, "name: %q: %s", clip(v, 64), msg)
 				}
 				pf.flow.Name = v
 			}
@@ -74,14 +74,17 @@ func (p *fileParser) parseFlow(n *yaml.Node) *parsedFlow {
 	return pf
 }
 
+// flowNameRE is what a flow name may hold: names travel into the kernel as
+// element comments and onto terminals, so quotes, control and bidi
+// characters are refused rather than escaped everywhere.
+var flowNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 _.:/+-]*$`)
+
 func checkFlowName(v string) string {
 	if len(v) > 64 {
 		return "longer than 64 characters"
 	}
-	for _, r := range v {
-		if unicode.IsControl(r) {
-			return "contains a control character"
-		}
+	if !flowNameRE.MatchString(v) {
+		return "use letters, digits, space and _ . : / + -, starting with a letter or digit"
 	}
 	return ""
 }

@@ -66,3 +66,7 @@ func editDistance(a, b string) int {
 	}
 	return prev[len(rb)]
 }
+
+// Suggest is suggest for other readers of YAML (the daemon's configuration):
+// ` (did you mean "x"?)` or "".
+func Suggest(word string, candidates []string) string { return suggest(word, candidates) }

@@ -2,6 +2,10 @@ package zones
 
 import (
 	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -35,6 +39,9 @@ type keyValue struct {
 	key, value *yaml.Node
 }
 
+// maxQuoted is the longest value an error message quotes in full.
+const maxQuoted = 40
+
 // describe names a node's type the way an operator would ("a list").
 func describe(n *yaml.Node) string {
 	switch n.Kind {
@@ -51,6 +58,11 @@ func describe(n *yaml.Node) string {
 		case "!!bool":
 			return "a boolean"
 		default:
+			// Only short single-line values are quoted: a file that is not a
+			// zone file at all (a secret behind a link) must not be echoed.
+			if len(n.Value) > maxQuoted || strings.ContainsAny(n.Value, "\n\r") {
+				return fmt.Sprintf("a string of %d characters", utf8.RuneCountInString(n.Value))
+			}
 			return fmt.Sprintf("the string %q", n.Value)
 		}
 	}
@@ -98,7 +110,7 @@ func (p *fileParser) checkKeys(kvs []keyValue, allowed []string, where string) [
 			}
 		}
 		if !ok {
-			p.errorf(kv.key, "unknown key %q in %s%s", kv.key.Value, where, suggest(kv.key.Value, allowed))
+			p.errorf(kv.key, "unknown key %s in %s%s", QuoteKey(kv.key.Value), where, suggest(kv.key.Value, allowed))
 			continue
 		}
 		known = append(known, kv)
@@ -136,4 +148,17 @@ func (p *fileParser) sequence(n *yaml.Node, what, emptyHint string) ([]*yaml.Nod
 		items[i] = deref(c)
 	}
 	return items, true
+}
+
+// keyLikeRE is a key that reads as a word; only such keys are quoted.
+var keyLikeRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,40}$`)
+
+// QuoteKey quotes an unknown key for an error message if it looks like a
+// key. Anything else (a whole line of a file that is no YAML file of ours,
+// such as a password file) is not echoed, only its length.
+func QuoteKey(k string) string {
+	if keyLikeRE.MatchString(k) {
+		return strconv.Quote(k)
+	}
+	return fmt.Sprintf("(not shown: %d characters)", utf8.RuneCountInString(k))
 }

@@ -45,7 +45,8 @@ func YAMLSyntaxError(file string, data []byte, err error) *Error {
 // yamlProblem is the error text without yaml.v3's prefix and line.
 func yamlProblem(err error) string {
 	msg := yamlLineRE.ReplaceAllString(err.Error(), "")
-	return strings.ReplaceAll(strings.TrimPrefix(msg, "yaml: "), "\n", " ")
+	// yaml.v3 quotes tokens (anchor names, characters); keep them short.
+	return clip(strings.ReplaceAll(strings.TrimPrefix(msg, "yaml: "), "\n", " "), 160)
 }
 
 // firstFailingLine returns the number of lines of the shortest prefix of

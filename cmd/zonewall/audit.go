@@ -8,7 +8,7 @@ import (
 
 func init() {
 	registerCommand(func(a *app) *cobra.Command {
-		var asJSON bool
+		var outFmt *output
 		cmd := &cobra.Command{
 			Use:   "audit",
 			Short: "Report containers and ports that zonewall cannot or does not protect (exit 3 if any)",
@@ -23,7 +23,7 @@ func init() {
 					return daemonError(err)
 				}
 				out := cmd.OutOrStdout()
-				if asJSON {
+				if outFmt.JSON() {
 					if err := writeJSONOut(out, res); err != nil {
 						return err
 					}
@@ -39,7 +39,7 @@ func init() {
 				return nil
 			},
 		}
-		cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+		outFmt = addOutputFlags(cmd)
 		return cmd
 	})
 }

@@ -160,6 +160,16 @@ func TestExplainOutputAndExitCodes(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(out, "deny: no flow from web to db allows tcp/22\n") {
 		t.Errorf("deny: code %d, %q", code, out)
 	}
+	// --exit-code: 1 for deny, 0 for allow (text and JSON alike).
+	if out, _, code := runDaemonCLI(t, "--socket", sock, "explain", "web", "db", "tcp/22", "--exit-code"); code != 1 || !strings.HasPrefix(out, "deny: ") {
+		t.Errorf("deny --exit-code: code %d, %q; want 1", code, out)
+	}
+	if _, _, code := runDaemonCLI(t, "--socket", sock, "explain", "web", "db", "tcp/22", "--exit-code", "-o", "json"); code != 1 {
+		t.Errorf("deny --exit-code -o json: code %d; want 1", code)
+	}
+	if _, _, code := runDaemonCLI(t, "--socket", sock, "explain", "--exit-code", "world", "shop-web-1", "tcp/80"); code != 0 {
+		t.Errorf("allow --exit-code: code %d; want 0", code)
+	}
 	_, stderr, code := runDaemonCLI(t, "--socket", sock, "explain", "nosuch", "db", "tcp/22")
 	if code != 1 || !strings.Contains(stderr, `"nosuch" is no running container`) {
 		t.Errorf("bad input: code %d, %q; want 1", code, stderr)
@@ -207,5 +217,96 @@ func TestDropsOutput(t *testing.T) {
 	var d control.Drop
 	if code != 0 || json.Unmarshal([]byte(out), &d) != nil || d.Src.Zone != "db" {
 		t.Errorf("drops --json: code %d, %q", code, out)
+	}
+}
+
+func TestDropsFilters(t *testing.T) {
+	now := time.Now()
+	web := control.DropSide{Kind: "container", Container: "shop-web-1", ContainerID: "aaaa1111", Zone: "web", Addr: "172.30.0.2"}
+	db := control.DropSide{Kind: "container", Container: "shop-db-1", ContainerID: "bbbb2222", Zone: "db", Addr: "172.30.0.3", Port: 5432}
+	world := control.DropSide{Kind: "world", Addr: "198.51.100.2"}
+	f := &fakeDaemon{drops: []control.Drop{
+		{Time: now.Add(-time.Hour), Prefix: "old", Decided: "no-flow-container", Proto: "tcp", Src: web, Dst: db},
+		{Time: now.Add(-time.Minute), Prefix: "in", Decided: "no-flow-ingress", Proto: "tcp", Src: world, Dst: db},
+		{Time: now.Add(-time.Second), Prefix: "out", Decided: "no-flow-world", Proto: "udp", Src: web, Dst: world},
+	}}
+	sock := startFakeDaemon(t, f)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "old,in,out"},
+		{[]string{"--since", "10m"}, "in,out"},
+		{[]string{"--last", "1"}, "out"},
+		{[]string{"-n", "2", "--zone", "db"}, "old,in"},
+		{[]string{"--container", "shop-web-1", "--direction", "egress"}, "out"},
+		{[]string{"--reason", "no-flow-ingress"}, "in"},
+		{[]string{"--zone", "api"}, ""},
+	} {
+		out, stderr, code := runDaemonCLI(t, append([]string{"--socket", sock, "drops", "-o", "json"}, tc.args...)...)
+		var got []string
+		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+			var d control.Drop
+			if l != "" && json.Unmarshal([]byte(l), &d) == nil {
+				got = append(got, d.Prefix)
+			}
+		}
+		if code != 0 || strings.Join(got, ",") != tc.want {
+			t.Errorf("drops %v = %d %v (%s), want %s", tc.args, code, got, stderr, tc.want)
+		}
+	}
+	for _, args := range [][]string{{"--direction", "sideways"}, {"--since", "yesterday"}, {"--last", "-1"}} {
+		if _, stderr, code := runDaemonCLI(t, append([]string{"--socket", sock, "drops"}, args...)...); code != exitUsage {
+			t.Errorf("drops %v = %d (%s), want %d", args, code, stderr, exitUsage)
+		}
+	}
+}
+
+func TestParseSince(t *testing.T) {
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	for in, want := range map[string]time.Time{
+		"10m":                  now.Add(-10 * time.Minute),
+		"1h30m":                now.Add(-90 * time.Minute),
+		"2026-12-07T10:00:00Z": time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC),
+		"2026-12-06 23:15":     time.Date(2026, 12, 6, 23, 15, 0, 0, time.UTC),
+		"10:00":                time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC),
+	} {
+		if got, err := parseSince(in, now); err != nil || !got.Equal(want) {
+			t.Errorf("parseSince(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	if _, err := parseSince("yesterday", now); err == nil || !strings.Contains(err.Error(), "want a duration") {
+		t.Errorf("parseSince(yesterday) = %v", err)
+	}
+}
+
+func TestCompletionFromTheDaemon(t *testing.T) {
+	f := &fakeDaemon{status: control.Status{
+		Zones:    []control.ZoneStatus{{Name: "web", Members: []control.Member{{Name: "shop-web-1"}}}, {Name: "db"}},
+		Reported: []control.Finding{{Kind: "unzoned", Container: "lonely"}},
+	}}
+	sock := startFakeDaemon(t, f)
+	out, _, _ := runDaemonCLI(t, "__complete", "--socket", sock, "explain", "")
+	for _, w := range []string{"world\n", "host\n", "web\n", "db\n", "shop-web-1\n", "lonely\n"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("explain completion lacks %q:\n%s", w, out)
+		}
+	}
+	out, _, _ = runDaemonCLI(t, "__complete", "--socket", sock, "explain", "web", "shop-web-1", "")
+	if !strings.Contains(out, "tcp/\n") {
+		t.Errorf("port completion:\n%s", out)
+	}
+	out, _, _ = runDaemonCLI(t, "__complete", "--socket", sock, "drops", "--zone", "w")
+	if !strings.Contains(out, "web\n") || !strings.Contains(out, "world\n") || strings.Contains(out, "db\n") {
+		t.Errorf("drops --zone completion:\n%s", out)
+	}
+	out, _, _ = runDaemonCLI(t, "__complete", "--socket", sock, "drops", "--container", "")
+	if !strings.Contains(out, "shop-web-1\n") || !strings.Contains(out, "lonely\n") {
+		t.Errorf("drops --container completion:\n%s", out)
+	}
+	// No daemon: the fixed words, quickly.
+	out, _, _ = runDaemonCLI(t, "__complete", "--socket", filepath.Join(t.TempDir(), "none.sock"), "explain", "")
+	if !strings.Contains(out, "world\n") || strings.Contains(out, "web\n") {
+		t.Errorf("completion without a daemon:\n%s", out)
 	}
 }

@@ -10,14 +10,18 @@ import (
 
 func init() {
 	registerCommand(func(a *app) *cobra.Command {
-		var asJSON bool
+		var (
+			outFmt   *output
+			exitCode bool
+		)
 		cmd := &cobra.Command{
 			Use:   "explain FROM TO [PROTO/PORT]",
 			Short: "Would this connection pass? Prints the verdict and the flow or reason",
 			Long: "Ask the running daemon whether a connection from FROM to TO would pass.\n" +
 				"FROM and TO: a container name or ID, a zone, an IP address, world, world:IP or host.\n" +
 				"PROTO/PORT: tcp/443, udp/53, icmp, icmpv6; omitted means any traffic.\n" +
-				"Exit code 0 for allow and deny alike, 1 for input it cannot understand.",
+				"Exit code 0 for allow and deny alike, 1 for input it cannot understand;\n" +
+				"with --exit-code, 0 for allow and 1 for deny (for scripts: zonewall explain ... --exit-code && ...).",
 			Example: "  zonewall explain world shop-web-1 tcp/80\n  zonewall explain api world:203.0.113.7 tcp/443",
 			Args: func(cmd *cobra.Command, args []string) error {
 				if len(args) < 2 || len(args) > 3 {
@@ -34,14 +38,22 @@ func init() {
 				if err != nil {
 					return daemonError(err)
 				}
-				if asJSON {
-					return writeJSONOut(cmd.OutOrStdout(), res)
+				if outFmt.JSON() {
+					if err := writeJSONOut(cmd.OutOrStdout(), res); err != nil {
+						return err
+					}
+				} else {
+					printExplain(cmd.OutOrStdout(), res)
 				}
-				printExplain(cmd.OutOrStdout(), res)
+				if exitCode && !res.Allow {
+					return &exitError{code: exitFailure}
+				}
 				return nil
 			},
 		}
-		cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+		cmd.Flags().BoolVar(&exitCode, "exit-code", false, "exit 1 when the connection would be denied, 0 when allowed")
+		cmd.ValidArgsFunction = completeEndpoints(a)
+		outFmt = addOutputFlags(cmd)
 		return cmd
 	})
 }

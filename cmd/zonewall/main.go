@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/zonewall/zonewall/cmd/zonewall/internal/termsafe"
 )
 
 // Exit codes (spec section 2).
@@ -38,6 +40,9 @@ func execute(args []string) int { return executeIO(args, os.Stdout, os.Stderr) }
 // executeIO runs the command line with the given output streams and maps its
 // outcome to an exit code, printing any error once.
 func executeIO(args []string, stdout, stderr io.Writer) int {
+	// Names and values shown come from containers and files anyone may
+	// have made: no control or bidi character reaches the terminal raw.
+	stdout, stderr = termsafe.NewWriter(stdout), termsafe.NewWriter(stderr)
 	cmd := newRootCommand()
 	cmd.SetArgs(args)
 	cmd.SetOut(stdout)

@@ -8,28 +8,46 @@ import (
 	"strings"
 	"time"
 
+	udiff "github.com/aymanbagabas/go-udiff"
 	"github.com/spf13/cobra"
 
 	"github.com/zonewall/zonewall/enforcer"
+	"github.com/zonewall/zonewall/enforcer/control"
 	"github.com/zonewall/zonewall/enforcer/docker"
 	"github.com/zonewall/zonewall/enforcer/nft"
 )
 
+// exitChanges is plan's exit code for "changes pending" with
+// --detailed-exitcode (terraform's convention: 0 none, 1 error, 2 pending).
+const exitChanges = 2
+
 func init() {
 	registerCommand(func(a *app) *cobra.Command {
-		return &cobra.Command{
-			Use:   "plan [DIR]",
-			Short: "Print the ruleset the zone files would install now, and what would change",
+		var (
+			outFmt       *output
+			full         bool
+			detailedExit bool
+		)
+		cmd := &cobra.Command{
+			Use:   "plan [DIR | FILE]",
+			Short: "Show what applying the zone files now would change in the live ruleset",
 			Long: "Load the zone files in DIR (default: the configured zones directory), read the\n" +
-				"containers Docker runs now, and print the ruleset zonewall would install, in nft\n" +
-				"syntax, then a unified diff against the live ruleset. Needs root and Docker, not\n" +
-				"the daemon; changes nothing.",
-			Args: maxArgs(1),
+				"containers Docker runs now, compile the ruleset zonewall would install, and print\n" +
+				"a unified diff against the live ruleset (all of it as added lines when no zonewall\n" +
+				"table is live). --full prints the whole planned ruleset first, in nft syntax.\n" +
+				"Needs root and Docker, not the daemon; changes nothing.\n\n" +
+				"Exit code 0 whether or not something would change; with --detailed-exitcode\n" +
+				"0 means no changes, 2 changes pending, 1 an error.",
+			Example: "  zonewall plan /srv/zones.d\n  zonewall plan --detailed-exitcode >/dev/null; echo $?",
+			Args:    maxArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				cfg := a.config()
 				dir := cfg.ZonesDir
 				if len(args) == 1 {
-					dir = args[0]
+					var err error
+					if dir, err = checkTarget(args[0], cmd.ErrOrStderr(), outFmt.JSON()); err != nil {
+						return err
+					}
 				}
 				pol, err := loadPolicy(dir, cmd.ErrOrStderr())
 				if err != nil {
@@ -47,17 +65,6 @@ func init() {
 					return &exitError{code: exitFailure, msg: "zonewall: " + err.Error()}
 				}
 				rs, rep := enforcer.Compile(pol, inv, enforcer.Options{NflogGroup: cfg.NflogGroup})
-				out := cmd.OutOrStdout()
-				planned := rs.String()
-				fmt.Fprintf(out, "# zonewall plan: %s, %d containers\n", dir, len(inv.Containers))
-				io.WriteString(out, planned)
-				for _, f := range rep.Findings {
-					who := f.ContainerName
-					if who != "" {
-						who += ": "
-					}
-					fmt.Fprintf(out, "# reported %s: %s%s\n", f.Kind, who, f.Detail)
-				}
 
 				applier, err := nft.New()
 				if err != nil {
@@ -68,166 +75,109 @@ func init() {
 				if err != nil {
 					return &exitError{code: exitFailure, msg: "zonewall: cannot read the live ruleset: " + err.Error()}
 				}
-				fmt.Fprintln(out)
-				if strings.TrimSpace(live) == "" {
-					fmt.Fprintln(out, "# no live zonewall table: applying would install all of the above")
-					return nil
+				p := makePlan(dir, len(inv.Containers), rs.String(), live)
+				for _, f := range rep.Findings {
+					p.Reported = append(p.Reported, control.Finding{Kind: string(f.Kind), Container: f.ContainerName, ContainerID: f.ContainerID, Detail: f.Detail})
 				}
-				d := unifiedDiff("live", "planned", live, planned, 3)
-				if d == "" {
-					fmt.Fprintln(out, "# no changes against the live ruleset")
-					return nil
+				if outFmt.JSON() {
+					if !full {
+						p.Ruleset = ""
+					}
+					if err := writeJSONOut(cmd.OutOrStdout(), p); err != nil {
+						return err
+					}
+				} else {
+					printPlan(cmd.OutOrStdout(), p, full)
 				}
-				fmt.Fprintln(out, "# changes against the live ruleset:")
-				io.WriteString(out, d)
+				if detailedExit && p.Changes {
+					return &exitError{code: exitChanges}
+				}
 				return nil
 			},
 		}
+		f := cmd.Flags()
+		f.BoolVar(&full, "full", false, "print the whole planned ruleset before the changes")
+		f.BoolVar(&detailedExit, "detailed-exitcode", false, "exit 0 when nothing would change, 2 when changes are pending, 1 on error")
+		addDockerFlags(f)
+		outFmt = addOutputFlags(cmd)
+		return cmd
 	})
 }
 
-// unifiedDiff renders the line differences of a and b as a unified diff
-// with ctx lines of context; "" when they are equal (ignoring blank lines
-// and indentation, which nft and our renderer may lay out differently).
-func unifiedDiff(nameA, nameB, a, b string, ctx int) string {
-	la, lb := diffLines(a), diffLines(b)
-	ops := diffOps(la, lb)
-	changed := false
-	for _, o := range ops {
-		if o.kind != ' ' {
-			changed = true
-			break
+// plan is what `zonewall plan` found; also its JSON form.
+type plan struct {
+	ZonesDir   string            `json:"zones_dir"`
+	Containers int               `json:"containers"`
+	Live       bool              `json:"live"`    // a zonewall table is in the kernel
+	Changes    bool              `json:"changes"` // applying would change it
+	Added      int               `json:"lines_added"`
+	Removed    int               `json:"lines_removed"`
+	Diff       string            `json:"diff,omitempty"` // unified, live -> planned
+	Ruleset    string            `json:"ruleset,omitempty"`
+	Reported   []control.Finding `json:"reported"`
+}
+
+// makePlan diffs the planned ruleset against the live one.
+func makePlan(dir string, containers int, planned, live string) plan {
+	p := plan{ZonesDir: dir, Containers: containers, Ruleset: planned, Live: strings.TrimSpace(live) != "", Reported: []control.Finding{}}
+	p.Diff = rulesetDiff(live, planned)
+	for _, l := range strings.Split(p.Diff, "\n") {
+		switch {
+		case strings.HasPrefix(l, "+++ "), strings.HasPrefix(l, "--- "):
+		case strings.HasPrefix(l, "+"):
+			p.Added++
+		case strings.HasPrefix(l, "-"):
+			p.Removed++
 		}
 	}
-	if !changed {
-		return ""
+	p.Changes = p.Diff != ""
+	return p
+}
+
+func printPlan(w io.Writer, p plan, full bool) {
+	fmt.Fprintf(w, "# zonewall plan: %s, %d containers\n", p.ZonesDir, p.Containers)
+	if full {
+		io.WriteString(w, p.Ruleset)
+		fmt.Fprintln(w)
 	}
-	var sb strings.Builder
-	fmt.Fprintf(&sb, "--- %s\n+++ %s\n", nameA, nameB)
-	// Group operations into hunks separated by more than 2*ctx equal lines.
-	for i := 0; i < len(ops); {
-		if ops[i].kind == ' ' {
-			i++
-			continue
+	for _, f := range p.Reported {
+		who := f.Container
+		if who != "" {
+			who += ": "
 		}
-		start := max(i-ctx, 0)
-		end := i
-		for end < len(ops) {
-			if ops[end].kind != ' ' {
-				end++
-				continue
-			}
-			run := end
-			for run < len(ops) && ops[run].kind == ' ' {
-				run++
-			}
-			if run == len(ops) || run-end > 2*ctx {
-				end = min(end+ctx, len(ops))
-				break
-			}
-			end = run
-		}
-		h := ops[start:end]
-		aStart, bStart := h[0].ai+1, h[0].bi+1
-		var aLen, bLen int
-		for _, o := range h {
-			if o.kind != '+' {
-				aLen++
-			}
-			if o.kind != '-' {
-				bLen++
-			}
-		}
-		fmt.Fprintf(&sb, "@@ -%d,%d +%d,%d @@\n", aStart, aLen, bStart, bLen)
-		for _, o := range h {
-			sb.WriteByte(o.kind)
-			sb.WriteString(o.text)
-			sb.WriteByte('\n')
-		}
-		i = end
+		fmt.Fprintf(w, "# reported %s: %s%s\n", f.Kind, who, f.Detail)
 	}
-	return sb.String()
+	switch {
+	case !p.Changes:
+		fmt.Fprintln(w, "# no changes: the live ruleset is what the zone files ask for")
+		return
+	case !p.Live:
+		fmt.Fprintln(w, "# no zonewall table is live: applying would install all of this")
+	}
+	io.WriteString(w, p.Diff)
+	fmt.Fprintf(w, "# %s to add, %d to remove\n", plural(p.Added, "line"), p.Removed)
 }
 
 // liveCounter matches the running totals nft prints in live counters; the
 // planned ruleset has none, and traffic is no change of policy.
 var liveCounter = regexp.MustCompile(`counter packets \d+ bytes \d+`)
 
-// diffLines splits text into trimmed, non-blank lines without counter values.
-func diffLines(s string) []string {
-	var out []string
+// rulesetDiff is the unified diff (3 lines of context) from live to
+// planned, "" when they are equal. Counter values, blank lines and
+// trailing blanks are no change of policy and are left out of both.
+func rulesetDiff(live, planned string) string {
+	return udiff.Unified("live", "planned", normalizeRuleset(live), normalizeRuleset(planned))
+}
+
+func normalizeRuleset(s string) string {
+	var sb strings.Builder
 	for _, l := range strings.Split(s, "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			out = append(out, liveCounter.ReplaceAllString(l, "counter"))
+		l = strings.TrimRight(l, " \t\r")
+		if strings.TrimSpace(l) == "" {
+			continue
 		}
+		sb.WriteString(liveCounter.ReplaceAllString(l, "counter"))
+		sb.WriteByte('\n')
 	}
-	return out
-}
-
-type diffOp struct {
-	kind   byte // ' ', '-', '+'
-	text   string
-	ai, bi int // positions in a and b before this line
-}
-
-// diffOps is a longest-common-subsequence diff over the part between the
-// common prefix and suffix; a middle too large for the quadratic table is
-// shown as removed and added wholesale.
-func diffOps(a, b []string) []diffOp {
-	pre := 0
-	for pre < len(a) && pre < len(b) && a[pre] == b[pre] {
-		pre++
-	}
-	suf := 0
-	for suf < len(a)-pre && suf < len(b)-pre && a[len(a)-1-suf] == b[len(b)-1-suf] {
-		suf++
-	}
-	var ops []diffOp
-	for i := 0; i < pre; i++ {
-		ops = append(ops, diffOp{' ', a[i], i, i})
-	}
-	ma, mb := a[pre:len(a)-suf], b[pre:len(b)-suf]
-	if len(ma)*len(mb) > 4_000_000 {
-		for i, l := range ma {
-			ops = append(ops, diffOp{'-', l, pre + i, pre})
-		}
-		for j, l := range mb {
-			ops = append(ops, diffOp{'+', l, pre + len(ma), pre + j})
-		}
-	} else {
-		// lcs[i][j] = LCS length of ma[i:] and mb[j:].
-		lcs := make([][]int32, len(ma)+1)
-		for i := range lcs {
-			lcs[i] = make([]int32, len(mb)+1)
-		}
-		for i := len(ma) - 1; i >= 0; i-- {
-			for j := len(mb) - 1; j >= 0; j-- {
-				if ma[i] == mb[j] {
-					lcs[i][j] = lcs[i+1][j+1] + 1
-				} else {
-					lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
-				}
-			}
-		}
-		i, j := 0, 0
-		for i < len(ma) || j < len(mb) {
-			switch {
-			case i < len(ma) && j < len(mb) && ma[i] == mb[j]:
-				ops = append(ops, diffOp{' ', ma[i], pre + i, pre + j})
-				i++
-				j++
-			case i < len(ma) && (j == len(mb) || lcs[i+1][j] >= lcs[i][j+1]):
-				ops = append(ops, diffOp{'-', ma[i], pre + i, pre + j})
-				i++
-			default:
-				ops = append(ops, diffOp{'+', mb[j], pre + i, pre + j})
-				j++
-			}
-		}
-	}
-	for k := 0; k < suf; k++ {
-		ia, ib := len(a)-suf+k, len(b)-suf+k
-		ops = append(ops, diffOp{' ', a[ia], ia, ib})
-	}
-	return ops
+	return sb.String()
 }

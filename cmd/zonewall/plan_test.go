@@ -1,42 +1,67 @@
 package main
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 )
 
-func TestUnifiedDiff(t *testing.T) {
-	a := "table inet zonewall {\n\tset s {\n\t\telements = { 1, 2 }\n\t}\n\tchain c {\n\t\taccept\n\t}\n}\n"
-	b := "table inet zonewall {\n\tset s {\n\t\telements = { 1, 2, 3 }\n\t}\n\tchain c {\n\t\taccept\n\t}\n}\n"
-	got := unifiedDiff("live", "planned", a, b, 1)
-	want := "--- live\n+++ planned\n@@ -2,3 +2,3 @@\n set s {\n-elements = { 1, 2 }\n+elements = { 1, 2, 3 }\n }\n"
-	if got != want {
-		t.Fatalf("diff:\n%s\nwant:\n%s", got, want)
+const (
+	liveRuleset    = "table inet zonewall {\n\tset s {\n\t\telements = { 1, 2 }\n\t}\n\tchain c {\n\t\tct state established accept\n\t\tmeta mark 1 accept\n\t\tcounter packets 12 bytes 800 drop\n\t}\n}\n"
+	plannedRuleset = "table inet zonewall {\n\tset s {\n\t\telements = { 1, 2, 3 }\n\t}\n\tchain c {\n\t\tct state established accept\n\t\tmeta mark 1 accept\n\t\tcounter drop\n\t}\n}\n"
+)
+
+func TestPlanShowsOnlyTheChanges(t *testing.T) {
+	p := makePlan("zones.d", 2, plannedRuleset, liveRuleset)
+	if !p.Changes || !p.Live || p.Added != 1 || p.Removed != 1 {
+		t.Fatalf("plan = %+v", p)
 	}
-	if d := unifiedDiff("a", "b", a, "\n"+strings.ReplaceAll(a, "\t", "    "), 3); d != "" {
-		t.Fatalf("layout-only change gave a diff:\n%s", d)
+	want := "--- live\n+++ planned\n@@ -1,6 +1,6 @@\n table inet zonewall {\n \tset s {\n-\t\telements = { 1, 2 }\n+\t\telements = { 1, 2, 3 }\n \t}\n \tchain c {\n \t\tct state established accept\n"
+	if p.Diff != want {
+		t.Fatalf("diff:\n%s\nwant:\n%s", p.Diff, want)
 	}
-	if d := unifiedDiff("live", "planned", "counter packets 12 bytes 800 drop\n", "counter drop\n", 3); d != "" {
-		t.Fatalf("counter values gave a diff:\n%s", d)
+	var out bytes.Buffer
+	printPlan(&out, p, false)
+	if strings.Contains(out.String(), "counter drop") || !strings.HasSuffix(out.String(), "# 1 line to add, 1 to remove\n") {
+		t.Fatalf("plan without --full shows unchanged lines or no summary:\n%s", out.String())
+	}
+	out.Reset()
+	printPlan(&out, p, true)
+	if !strings.Contains(out.String(), "\t\tcounter drop\n") {
+		t.Fatalf("--full does not show the whole ruleset:\n%s", out.String())
 	}
 }
 
-func TestUnifiedDiffSeparateHunks(t *testing.T) {
-	var a, b []string
-	for i := range 30 {
-		a = append(a, "line"+string(rune('A'+i)))
+func TestPlanIgnoresCountersAndLayout(t *testing.T) {
+	live := "\n" + strings.ReplaceAll(plannedRuleset, "counter drop", "counter packets 5 bytes 300 drop") + "\n\n"
+	p := makePlan("zones.d", 0, plannedRuleset, live)
+	if p.Changes || p.Diff != "" {
+		t.Fatalf("counter values or blank lines made a change: %+v", p)
 	}
-	b = append(b, a...)
-	b[2] = "changed-early"
-	b = append(b[:20], append([]string{"inserted"}, b[20:]...)...)
-	d := unifiedDiff("a", "b", strings.Join(a, "\n"), strings.Join(b, "\n"), 2)
-	if strings.Count(d, "@@ ") != 2 {
-		t.Fatalf("want 2 hunks:\n%s", d)
+	var out bytes.Buffer
+	printPlan(&out, p, false)
+	if !strings.Contains(out.String(), "# no changes") {
+		t.Fatalf("output:\n%s", out.String())
 	}
-	if !strings.Contains(d, "-lineC\n+changed-early\n") || !strings.Contains(d, "+inserted\n") {
-		t.Fatalf("diff misses a change:\n%s", d)
+}
+
+func TestPlanWithoutLiveTableAddsEverything(t *testing.T) {
+	p := makePlan("zones.d", 0, plannedRuleset, "")
+	if p.Live || !p.Changes || p.Removed != 0 || p.Added != strings.Count(plannedRuleset, "\n") {
+		t.Fatalf("plan = %+v", p)
 	}
-	if !strings.Contains(d, "@@ -19,4 +19,5 @@") {
-		t.Fatalf("second hunk header wrong:\n%s", d)
+}
+
+func TestPlanFlags(t *testing.T) {
+	// Flags are parsed before anything runs: an unknown format is a usage
+	// error even where plan could not reach Docker.
+	if code, _, errOut := run(t, "plan", "-o", "yaml"); code != exitUsage || !strings.Contains(errOut, "want text or json") {
+		t.Errorf("plan -o yaml = %d, %q", code, errOut)
+	}
+	_, out, _ := run(t, "plan", "--help")
+	for _, f := range []string{"--detailed-exitcode", "--full", "--docker-host", "-o, --output"} {
+		if !strings.Contains(out, f) {
+			t.Errorf("plan --help lacks %s", f)
+		}
 	}
 }

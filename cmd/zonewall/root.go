@@ -1,12 +1,18 @@
 package main
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+
+	zwconfig "github.com/zonewall/zonewall/cmd/zonewall/internal/config"
 )
 
 // usageError marks a command-line mistake (exit code 2).
@@ -27,6 +33,7 @@ type config struct {
 	LogFormat     string
 	LogLevel      string
 	NflogGroup    uint16
+	LogDrops      bool // drop records to the journal (or the log)
 }
 
 // app holds what every command shares.
@@ -47,17 +54,18 @@ func newRootCommand() *cobra.Command {
 		},
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	setVersionFlag(root)
 
 	f := root.PersistentFlags()
 	f.StringVar(&a.configFile, "config", "/etc/zonewall/zonewall.yaml", "configuration file")
 	f.String("zones-dir", "/etc/zonewall/zones.d", "directory of zone files")
-	f.String("docker-host", "", "Docker Engine API address (default: DOCKER_HOST or the local socket)")
 	f.String("socket", "/run/zonewall/zonewall.sock", "control socket of the daemon")
 	f.String("state-dir", "/var/lib/zonewall", "where the last valid policy and ruleset are kept")
-	f.String("metrics-listen", "", "Prometheus metrics address, e.g. 127.0.0.1:9477 (empty: off)")
-	f.String("log-format", "text", "log format: text or json")
-	f.String("log-level", "info", "log level: debug, info, warn, error")
-	f.Uint16("nflog-group", 7001, "netfilter log group used for drops")
+	// The daemon's own settings are flags of `run` (and of plan where it
+	// needs them); the config file and environment reach every command.
+	for key, def := range daemonDefaults {
+		a.v.SetDefault(key, def)
+	}
 
 	for _, c := range commands(a) {
 		root.AddCommand(c)
@@ -98,12 +106,39 @@ func (a *app) loadConfig(cmd *cobra.Command) error {
 	if bindErr != nil {
 		return bindErr
 	}
-	v.SetConfigFile(a.configFile)
-	v.SetConfigType("yaml")
-	if err := v.ReadInConfig(); err != nil {
+	problems := zwconfig.CheckEnv(os.Environ())
+	named := cmd.Flags().Changed("config")
+	if env, ok := os.LookupEnv("ZONEWALL_CONFIG"); ok && !named {
+		a.configFile, named = env, true
+	}
+	data, err := zwconfig.ReadFile(a.configFile)
+	switch {
+	case err == nil:
+		problems = append(zwconfig.CheckFile(a.configFile, data), problems...)
+	case named || !errors.Is(err, fs.ErrNotExist):
 		// A missing default config file is fine; a named one must exist.
-		if cmd.Flags().Changed("config") || !isNotExist(err) {
-			return fmt.Errorf("config %s: %w", a.configFile, err)
+		// (err does not repeat the path.)
+		problems = append([]string{fmt.Sprintf("config %s: %v", a.configFile, err)}, problems...)
+	}
+	var flagErr error
+	cmd.Flags().Visit(func(fl *pflag.Flag) {
+		key := strings.ReplaceAll(fl.Name, "-", "_")
+		if flagErr == nil {
+			if msg, _ := zwconfig.CheckValue(key, fl.Value.String()); msg != "" {
+				flagErr = &usageError{fmt.Errorf("--%s: %s: %s", fl.Name, key, msg)}
+			}
+		}
+	})
+	if len(problems) > 0 {
+		return &exitError{code: exitFailure, msg: strings.Join(problems, "\n")}
+	}
+	if flagErr != nil {
+		return flagErr
+	}
+	if data != nil {
+		v.SetConfigType("yaml")
+		if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
+			return &exitError{code: exitFailure, msg: fmt.Sprintf("config %s: %v", a.configFile, err)}
 		}
 	}
 	return nil
@@ -121,5 +156,6 @@ func (a *app) config() config {
 		LogFormat:     v.GetString("log_format"),
 		LogLevel:      v.GetString("log_level"),
 		NflogGroup:    uint16(v.GetUint("nflog_group")),
+		LogDrops:      v.GetBool("log_drops"),
 	}
 }

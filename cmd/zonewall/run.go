@@ -4,18 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
 	"os/signal"
-	"runtime"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/docker/docker/client"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/zonewall/zonewall/enforcer"
 	"github.com/zonewall/zonewall/enforcer/control"
@@ -30,7 +28,7 @@ import (
 
 func init() {
 	registerCommand(func(a *app) *cobra.Command {
-		return &cobra.Command{
+		cmd := &cobra.Command{
 			Use:   "run",
 			Short: "The daemon: enforce the policy, follow Docker and the zone files, serve the control socket",
 			Long: "Enforce the zone files in zones_dir on the containers Docker runs now and later.\n" +
@@ -39,7 +37,7 @@ func init() {
 			Args: noArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
 				cfg := a.config()
-				log, err := newLogger(cmd.ErrOrStderr(), cfg.LogFormat, cfg.LogLevel)
+				log, err := newLogger(cmd.ErrOrStderr(), cfg.LogFormat, cfg.LogLevel, stderrIsJournal())
 				if err != nil {
 					return &usageError{err}
 				}
@@ -50,23 +48,9 @@ func init() {
 				return nil
 			},
 		}
+		addDaemonFlags(cmd.Flags())
+		return cmd
 	})
-}
-
-// newLogger builds the daemon's logger from log_format and log_level.
-func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("log_level %q: want debug, info, warn or error", level)
-	}
-	opts := &slog.HandlerOptions{Level: lv}
-	switch strings.ToLower(format) {
-	case "", "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	}
-	return nil, fmt.Errorf("log_format %q: want text or json", format)
 }
 
 // runDaemon connects to the real world (Docker, nftables, NFLOG, systemd)
@@ -111,6 +95,7 @@ func openRealParts(cfg config, log *slog.Logger) (daemonParts, func(), error) {
 		DenyCounters:    applier.Counters,
 		FlowCounters:    allowedFlows(applier.AllowCounters),
 		BridgeNetfilter: daemon.BridgeNetfilter(log),
+		DockerUp:        dockerPing(cli),
 		StartDrops: func(ctx context.Context, d *daemon.Daemon, m *metrics.Metrics) {
 			startDropReader(ctx, cfg.NflogGroup, d, m, log)
 		},
@@ -150,6 +135,7 @@ type daemonParts struct {
 	DenyCounters    metrics.DenyCounterSource                                       // nil: no zonewall_denied_packets_total
 	FlowCounters    metrics.CounterSource                                           // nil: no zonewall_flow_*
 	BridgeNetfilter func() (string, error)                                          // nil: not checked
+	DockerUp        metrics.HealthSource                                            // nil: no zonewall_docker_up
 	StartDrops      func(ctx context.Context, d *daemon.Daemon, m *metrics.Metrics) // nil: no drop log
 }
 
@@ -165,7 +151,8 @@ func runWith(ctx context.Context, cfg config, log *slog.Logger, parts daemonPart
 		return err
 	}
 	defer unlock()
-	m := metrics.New(nil, metrics.BuildInfo{Version: version, GoVersion: runtime.Version()})
+	bi := buildInfo()
+	m := metrics.New(nil, metrics.BuildInfo{Version: bi.Version, Revision: bi.Commit, GoVersion: bi.GoVersion})
 	if parts.DenyCounters != nil {
 		m.SetDenyCounterSource(parts.DenyCounters)
 	}
@@ -185,10 +172,12 @@ func runWith(ctx context.Context, cfg config, log *slog.Logger, parts daemonPart
 		Metrics:         m,
 		BridgeNetfilter: parts.BridgeNetfilter,
 		WatchZonesDir:   true,
+		DropRecords:     dropRecorder(cfg, log),
 	})
 	if err != nil {
 		return err
 	}
+	m.SetHealthSources(parts.DockerUp, func() bool { return policyValid(d.Status().Policy) })
 	srv, err := control.Listen(cfg.Socket, d, log)
 	if err != nil {
 		return err
@@ -228,6 +217,34 @@ func runWith(ctx context.Context, cfg config, log *slog.Logger, parts daemonPart
 
 	log.Info("zonewall starting", "version", version, "zones_dir", cfg.ZonesDir, "socket", cfg.Socket, "state_dir", cfg.StateDir)
 	return d.Run(ctx)
+}
+
+// dockerPing asks the Docker Engine API whether it answers (at scrape time).
+func dockerPing(cli *client.Client) metrics.HealthSource {
+	return func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_, err := cli.Ping(ctx)
+		return err == nil
+	}
+}
+
+// policyValid: the zone files as they are now are the policy enforced
+// (not a last valid one kept from state or from before a rejected reload).
+func policyValid(p control.PolicyStatus) bool {
+	return p.Source == "zones_dir" && p.LastError == nil
+}
+
+// dropRecorder is where drop records go: the journal, with a field per
+// attribute, when systemd runs us; else the log; nothing with log_drops off.
+func dropRecorder(cfg config, log *slog.Logger) daemon.DropRecorder {
+	switch {
+	case !cfg.LogDrops:
+		return nil
+	case stderrIsJournal() && daemon.JournalAvailable():
+		return daemon.JournalDrops{}
+	}
+	return daemon.LogDrops{Log: log}
 }
 
 // serveMetrics binds metrics_listen before returning, so the address it
@@ -288,4 +305,32 @@ func startDropReader(ctx context.Context, group uint16, d *daemon.Daemon, m *met
 			}
 		}
 	}()
+}
+
+// daemonDefaults are the defaults of the daemon's settings (spec section 3)
+// that are flags of `run` only; other commands read them from the config
+// file or the environment, and need the same defaults.
+var daemonDefaults = map[string]any{
+	"docker_host":    "",
+	"metrics_listen": "",
+	"log_format":     "text",
+	"log_level":      "info",
+	"nflog_group":    7001,
+	"log_drops":      true,
+}
+
+// addDockerFlags adds the flags of commands that read Docker's containers
+// and compile for them (run, plan).
+func addDockerFlags(f *pflag.FlagSet) {
+	f.String("docker-host", "", "Docker Engine API address (default: DOCKER_HOST or the local socket)")
+	f.Uint16("nflog-group", 7001, "netfilter log group used for drops")
+}
+
+// addDaemonFlags adds the flags only `run` has.
+func addDaemonFlags(f *pflag.FlagSet) {
+	addDockerFlags(f)
+	f.String("metrics-listen", "", "Prometheus metrics address, e.g. 127.0.0.1:9477 (empty: off)")
+	f.String("log-format", "text", "log format: text or json")
+	f.String("log-level", "info", "log level: debug, info, warn, error")
+	f.Bool("log-drops", true, "record each drop in the journal (or the log outside systemd), rate limited")
 }

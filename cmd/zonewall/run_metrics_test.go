@@ -71,8 +71,10 @@ func TestRunServesMetrics(t *testing.T) {
 	body, _ := scrapeRun(t, nil)
 	for _, want := range []string{
 		`zonewall_applies_total{kind="full",result="ok"} 1`, // the fail-closed baseline
-		`zonewall_denied_packets_total{origin="no-flow-container"} 7`,
+		`zonewall_denied_packets_total{reason="no-flow-container"} 7`,
 		`zonewall_build_info{goversion=`,
+		"zonewall_docker_up 0\n",    // the fake Docker never answers
+		"zonewall_policy_valid 1\n", // shop.yaml is valid and enforced
 		`zonewall_last_apply_success_timestamp_seconds `,
 		`go_goroutines `,
 	} {
@@ -111,9 +113,9 @@ func TestRunServesFlowMetrics(t *testing.T) {
 	mu.Unlock()
 	body = httpGet(t, url)
 	for _, want := range []string{
-		`zonewall_flow_packets_total{flow="public-web",from="world",to="web",verdict="allow"} 12`,
-		`zonewall_flow_bytes_total{flow="public-web",from="world",to="web",verdict="allow"} 720`,
-		`zonewall_denied_packets_total{origin="no-flow-container"} 7`,
+		`zonewall_flow_packets_total{flow="public-web",from_zone="world",to_zone="web",verdict="allow"} 12`,
+		`zonewall_flow_bytes_total{flow="public-web",from_zone="world",to_zone="web",verdict="allow"} 720`,
+		`zonewall_denied_packets_total{reason="no-flow-container"} 7`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q\n%s", want, body)
@@ -150,6 +152,7 @@ func scrapeRun(t *testing.T, flows metrics.CounterSource) (body, url string) {
 				return map[string]uint64{"no-flow-container": 7}, nil
 			},
 			FlowCounters: flows,
+			DockerUp:     func() bool { return false },
 		}, func() {}, nil
 	}
 	t.Cleanup(func() { openParts = openRealParts })

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,7 +15,7 @@ import (
 
 func init() {
 	registerCommand(func(a *app) *cobra.Command {
-		var asJSON bool
+		var outFmt *output
 		cmd := &cobra.Command{
 			Use:   "status",
 			Short: "Show what the running daemon enforces",
@@ -28,14 +27,14 @@ func init() {
 				if err != nil {
 					return daemonError(err)
 				}
-				if asJSON {
+				if outFmt.JSON() {
 					return writeJSONOut(cmd.OutOrStdout(), st)
 				}
 				printStatus(cmd.OutOrStdout(), st, time.Now())
 				return nil
 			},
 		}
-		cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+		outFmt = addOutputFlags(cmd)
 		return cmd
 	})
 }
@@ -54,12 +53,6 @@ func daemonError(err error) error {
 		return nil
 	}
 	return &exitError{code: exitFailure, msg: "zonewall: " + err.Error()}
-}
-
-func writeJSONOut(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }
 
 func printStatus(w io.Writer, st control.Status, now time.Time) {

@@ -2,36 +2,28 @@ package main
 
 import (
 	"fmt"
-	"runtime"
-	"runtime/debug"
 
 	"github.com/spf13/cobra"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
 func init() {
 	registerCommand(func(a *app) *cobra.Command {
-		return &cobra.Command{
+		var outFmt *output
+		cmd := &cobra.Command{
 			Use:   "version",
-			Short: "Print version and build information",
+			Short: "Print version and build information (also: zonewall --version)",
 			Args:  noArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
-				out := cmd.OutOrStdout()
-				fmt.Fprintf(out, "zonewall %s\n", version)
-				fmt.Fprintf(out, "go: %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
-				if bi, ok := debug.ReadBuildInfo(); ok {
-					for _, s := range bi.Settings {
-						switch s.Key {
-						case "vcs.revision", "vcs.time", "vcs.modified":
-							fmt.Fprintf(out, "%s: %s\n", s.Key, s.Value)
-						}
-					}
+				info := buildInfo()
+				if outFmt.JSON() {
+					return writeJSONOut(cmd.OutOrStdout(), info)
 				}
+				fmt.Fprint(cmd.OutOrStdout(), info.String())
 				return nil
 			},
 		}
+		outFmt = addOutputFlags(cmd)
+		return cmd
 	})
 }
 

@@ -70,9 +70,14 @@ func (c *Client) Audit(ctx context.Context) (Audit, error) {
 // Drops calls fn for every recent drop and, with follow, for every new one
 // until ctx ends or the daemon goes away.
 func (c *Client) Drops(ctx context.Context, follow bool, fn func(Drop) error) error {
+	return c.DropsMatching(ctx, DropQuery{Follow: follow}, fn)
+}
+
+// DropsMatching is Drops for the drops q selects; the daemon filters them.
+func (c *Client) DropsMatching(ctx context.Context, q DropQuery, fn func(Drop) error) error {
 	path := pathDrops
-	if follow {
-		path += "?follow=1"
+	if v := q.values(); len(v) > 0 {
+		path += "?" + v.Encode()
 	}
 	resp, err := c.send(ctx, http.MethodGet, path, nil)
 	if err != nil {

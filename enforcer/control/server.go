@@ -129,18 +129,24 @@ func (s *Server) explain(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// drops answers the recent drops as NDJSON; with ?follow=1 it keeps the
-// response open and streams every new drop as it happens.
+// drops answers the recent drops that match the query (DropQuery) as
+// NDJSON; with ?follow=1 it keeps the response open and streams every new
+// matching drop as it happens.
 func (s *Server) drops(w http.ResponseWriter, r *http.Request) {
+	q, err := parseDropQuery(r.URL.Query())
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	enc := json.NewEncoder(w)
-	follow := r.URL.Query().Get("follow") == "1"
+	follow := q.Follow
 	var live <-chan Drop
 	if follow {
 		// Subscribe before reading the backlog so nothing falls between the two.
 		live = s.b.FollowDrops(r.Context())
 	}
-	for _, d := range s.b.Drops() {
+	for _, d := range q.Select(s.b.Drops()) {
 		if err := enc.Encode(d); err != nil {
 			return
 		}
@@ -159,6 +165,9 @@ func (s *Server) drops(w http.ResponseWriter, r *http.Request) {
 		case d, ok := <-live:
 			if !ok {
 				return
+			}
+			if !q.Match(d) {
+				continue
 			}
 			if err := enc.Encode(d); err != nil {
 				return

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -149,5 +150,77 @@ func TestUnreachable(t *testing.T) {
 	want := "cannot reach the daemon at " + filepath.Join(filepath.Dir(c.socket), "none.sock") + ": is zonewall run running?"
 	if err.Error() != want {
 		t.Fatalf("message %q, want %q", err, want)
+	}
+}
+
+func TestDropQueryFilters(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	web := DropSide{Kind: "container", Container: "shop-web-1", ContainerID: "aaaa11112222", Zone: "web", Addr: "172.30.0.2"}
+	db := DropSide{Kind: "container", Container: "shop-db-1", ContainerID: "bbbb11112222", Zone: "db", Addr: "172.30.0.3"}
+	lone := DropSide{Kind: "container", Container: "lonely", ContainerID: "cccc11112222", Addr: "172.30.0.4"}
+	world := DropSide{Kind: "world", Addr: "198.51.100.2"}
+	drops := []Drop{
+		{Time: t0, Prefix: "a", Decided: "no-flow-container", Src: web, Dst: db},
+		{Time: t0.Add(time.Minute), Prefix: "b", Decided: "no-flow-ingress", Src: world, Dst: db},
+		{Time: t0.Add(2 * time.Minute), Prefix: "c", Decided: "no-flow-world", Src: lone, Dst: world},
+		{Time: t0.Add(3 * time.Minute), Prefix: "zw:drop:gone ", Src: web, Dst: DropSide{Kind: "host", Addr: "10.0.0.1"}},
+	}
+	for _, tc := range []struct {
+		q    DropQuery
+		want string
+	}{
+		{DropQuery{}, "a b c zw:drop:gone "},
+		{DropQuery{Zone: "db"}, "a b"},
+		{DropQuery{Zone: "unzoned"}, "c"},
+		{DropQuery{Zone: "world"}, "b c"},
+		{DropQuery{Container: "shop-web-1"}, "a zw:drop:gone "},
+		{DropQuery{Container: "bbbb111"}, "a b"},
+		{DropQuery{Container: "bbbb11112222ffffffff"}, "a b"}, // a full ID
+		{DropQuery{Container: "bb"}, ""},                      // too short a prefix
+		{DropQuery{Direction: DirectionIngress}, "b"},
+		{DropQuery{Direction: DirectionEgress}, "c"},
+		{DropQuery{Direction: DirectionToHost}, "zw:drop:gone "},
+		{DropQuery{Reason: "no-flow-world"}, "c"},
+		{DropQuery{Reason: "zw:drop:gone"}, "zw:drop:gone "}, // unattributed: the prefix
+		{DropQuery{Since: t0.Add(90 * time.Second)}, "c zw:drop:gone "},
+		{DropQuery{Last: 2}, "c zw:drop:gone "},
+		{DropQuery{Last: 1, Zone: "db"}, "b"},
+	} {
+		var got []string
+		for _, d := range tc.q.Select(drops) {
+			got = append(got, d.Prefix)
+		}
+		if strings.Join(got, " ") != tc.want {
+			t.Errorf("%+v: got %q, want %q", tc.q, strings.Join(got, " "), tc.want)
+		}
+		// The query survives the trip through the URL.
+		back, err := parseDropQuery(tc.q.values())
+		if err != nil || !back.Since.Equal(tc.q.Since) {
+			t.Errorf("%+v: round trip %+v, %v", tc.q, back, err)
+		}
+		back.Since = tc.q.Since
+		if back != tc.q {
+			t.Errorf("round trip %+v, want %+v", back, tc.q)
+		}
+	}
+	if err := (DropQuery{Direction: "sideways"}).Validate(); err == nil || !strings.Contains(err.Error(), "ingress, egress") {
+		t.Errorf("bad direction: %v", err)
+	}
+}
+
+func TestDropsMatchingFiltersOnTheServer(t *testing.T) {
+	path, _ := serve(t)
+	c := NewClient(path)
+	for q, want := range map[DropQuery]string{{Reason: "old"}: "old", {Zone: "db"}: ""} {
+		var got []string
+		err := c.DropsMatching(context.Background(), q, func(d Drop) error { got = append(got, d.Prefix); return nil })
+		if err != nil || strings.Join(got, ",") != want {
+			t.Fatalf("drops %+v = %v, %v; want %q", q, got, err, want)
+		}
+	}
+	err := c.DropsMatching(context.Background(), DropQuery{Direction: "sideways"}, func(Drop) error { return nil })
+	var bad *BadRequestError
+	if !errors.As(err, &bad) {
+		t.Fatalf("bad direction: %v, want BadRequestError", err)
 	}
 }

@@ -119,14 +119,17 @@ type Resolved struct {
 
 // Drop is one dropped (or, in audit mode, would-be dropped) packet.
 type Drop struct {
-	Time     time.Time `json:"time"`
-	Prefix   string    `json:"prefix"`            // the NFLOG prefix of the rule that logged it
-	Decided  string    `json:"decided,omitempty"` // which default (or flow, in audit mode) the prefix stands for
-	Proto    string    `json:"proto"`
-	Src      DropSide  `json:"src"`
-	Dst      DropSide  `json:"dst"`
-	InIface  string    `json:"in_iface,omitempty"`
-	OutIface string    `json:"out_iface,omitempty"`
+	Time    time.Time `json:"time"`
+	Prefix  string    `json:"prefix"`            // the NFLOG prefix of the rule that logged it
+	Decided string    `json:"decided,omitempty"` // which default (or flow, in audit mode) the prefix stands for
+	// Direction is ingress, egress, internal, to-host, from-host or unknown
+	// (DropDirection of Src and Dst).
+	Direction string   `json:"direction,omitempty"`
+	Proto     string   `json:"proto"`
+	Src       DropSide `json:"src"`
+	Dst       DropSide `json:"dst"`
+	InIface   string   `json:"in_iface,omitempty"`
+	OutIface  string   `json:"out_iface,omitempty"`
 }
 
 // DropSide is one end of a dropped packet, attributed through the inventory.

@@ -53,6 +53,11 @@ type Config struct {
 	RetryMin       time.Duration // first retry after a failed apply; default 100ms
 	RetryMax       time.Duration // retry backoff cap; default 5s
 	DropBuffer     int           // recent drops kept; default 1000
+	// DropRecords gets a record of each drop (the journal), at most
+	// DropRecordRate per second after a burst of DropRecordBurst; nil: none.
+	DropRecords     DropRecorder
+	DropRecordRate  float64 // default DefaultDropRecordRate
+	DropRecordBurst int     // default DefaultDropRecordBurst
 	// WatchZonesDir enables fsnotify on ZonesDir (SIGHUP works regardless).
 	WatchZonesDir bool
 }
@@ -73,6 +78,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.DropBuffer <= 0 {
 		c.DropBuffer = 1000
+	}
+	if c.DropRecordRate <= 0 {
+		c.DropRecordRate = DefaultDropRecordRate
+	}
+	if c.DropRecordBurst <= 0 {
+		c.DropRecordBurst = DefaultDropRecordBurst
 	}
 	if c.Notify == nil {
 		c.Notify = nopNotifier{}
@@ -123,7 +134,6 @@ type Daemon struct {
 	enforcing      bool          // a ruleset of ours is in the kernel (boot, baseline or sync)
 	readySent      bool          // READY=1 went to the service manager
 	baselineOf     *zones.Policy // policy of the baseline in the kernel; nil once synced or booted from state
-	stopAttempted  map[string]bool
 	retryDelay     time.Duration
 	warnedNoPolicy bool
 	applied        struct { // input of the last successful sync apply
@@ -132,8 +142,10 @@ type Daemon struct {
 		rev    uint64 // the inventory's revision; 0: unknown, compare inv
 	}
 
-	drops *dropLog
-	saver *saver
+	drops       *dropLog
+	recordLimit *recordLimiter // of cfg.DropRecords
+	saver       *saver
+	hostStops   hostNetStops // settings.host_network: stop
 }
 
 // loadedPolicy is a valid policy and where it came from.
@@ -151,14 +163,14 @@ func New(cfg Config) (*Daemon, error) {
 	}
 	cfg.setDefaults()
 	d := &Daemon{
-		cfg:           cfg,
-		log:           cfg.Log,
-		started:       time.Now(),
-		dirty:         make(chan struct{}, 1),
-		reload:        make(chan struct{}, 1),
-		needFull:      true, // the first apply of a daemon is always a full rebuild
-		stopAttempted: map[string]bool{},
-		drops:         newDropLog(cfg.DropBuffer),
+		cfg:         cfg,
+		log:         cfg.Log,
+		started:     time.Now(),
+		dirty:       make(chan struct{}, 1),
+		reload:      make(chan struct{}, 1),
+		needFull:    true, // the first apply of a daemon is always a full rebuild
+		drops:       newDropLog(cfg.DropBuffer),
+		recordLimit: newRecordLimiter(cfg.DropRecordRate, cfg.DropRecordBurst),
 	}
 	if cfg.Store != nil {
 		d.saver = newSaver(cfg.Store, cfg.Log)
@@ -186,9 +198,12 @@ func (d *Daemon) Reload() {
 // Run enforces until ctx ends. On return the ruleset stays in the kernel:
 // enforcement continues while the daemon restarts.
 func (d *Daemon) Run(ctx context.Context) error {
+	// The saved ruleset goes back into the kernel before anything else is
+	// read (zone files, Docker, sysctls): whatever those inputs do, a host
+	// that was enforcing before a reboot is enforcing again first.
+	d.bootFromState()
 	d.checkBridgeNetfilter()
 	d.loadInitialPolicy()
-	d.bootFromState()
 	if d.saver != nil {
 		go d.saver.run(ctx)
 	}
@@ -349,6 +364,7 @@ func (d *Daemon) sync(ctx context.Context) syncResult {
 	if !d.needFull && d.applied.policy == pol.p && d.sameInventory(inv, rev) {
 		// Compile is pure: same input, same ruleset. Events that change
 		// nothing we enforce (health checks, exec, ...) cost no apply.
+		d.stopHostNetwork(ctx, pol.p, inv)
 		return syncDone
 	}
 	rs, findings := d.cfg.Engine.Compile(pol.p, inv)

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/zonewall/zonewall/enforcer/control"
 )
@@ -30,7 +31,18 @@ func (d *Daemon) RecordDrop(p DropPacket) {
 		InIface:  p.InIface,
 		OutIface: p.OutIface,
 	}
+	dr.Direction = control.DropDirection(dr.Src, dr.Dst)
+	if dr.Src.Kind == "world" && strings.HasPrefix(p.InIface, "veth") {
+		// From a container port with an address no container has: forged
+		// or not classified yet, not traffic from the world.
+		dr.Direction = control.DirectionUnknown
+	}
 	d.drops.add(dr)
+	if d.cfg.DropRecords != nil {
+		if ok, suppressed := d.recordLimit.allow(time.Now()); ok {
+			d.cfg.DropRecords.RecordDrop(dr, suppressed)
+		}
+	}
 	reason := decided
 	if reason == "" {
 		reason = "unattributed" // a prefix the last ruleset does not use (an older one's)

@@ -46,10 +46,12 @@ func (d *Daemon) loadInitialPolicy() {
 // true; on failure the previous policy stays in force and the error is kept
 // for status.
 func (d *Daemon) reloadPolicy() bool {
-	files, rerr := state.ReadPolicyDir(d.cfg.ZonesDir)
+	// Load validates first: it is bounded against hostile files. The
+	// snapshot for state_dir reads the same files by the same rule.
 	p, err := d.cfg.Engine.Load(d.cfg.ZonesDir)
-	if err == nil && rerr != nil {
-		err = rerr
+	var files state.Policy
+	if err == nil {
+		files, err = state.ReadPolicyDir(d.cfg.ZonesDir)
 	}
 	if err == nil {
 		if _, serr := os.Stat(d.cfg.ZonesDir); serr != nil {
@@ -133,6 +135,10 @@ func (d *Daemon) bootFromState() {
 	v := d.buildView(p, a.Inventory)
 	d.mu.Lock()
 	d.bootState = true
+	if d.policy == nil {
+		// In force until the zone files are read (loadInitialPolicy).
+		d.policy = &loadedPolicy{p: p, files: a.Policy, source: "state", loadedAt: time.Now()}
+	}
 	if !d.synced {
 		d.view, d.findings = v, findings
 	}

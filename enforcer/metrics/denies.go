@@ -13,8 +13,8 @@ import (
 type DenyCounterSource func() (map[string]uint64, error)
 
 var deniedDesc = prometheus.NewDesc(namespace+"_denied_packets_total",
-	"Packets denied by default, by origin, from nftables counters (in audit mode: would-be drops that were accepted).",
-	[]string{"origin"}, nil)
+	"Packets denied by default, by reason (the default that denied them), from nftables counters (in audit mode: would-be drops that were accepted).",
+	[]string{"reason"}, nil)
 
 // denyCollector reads the deny counters at scrape time.
 type denyCollector struct {

@@ -35,10 +35,10 @@ type CounterSource func() ([]CounterSample, error)
 var (
 	flowPacketsDesc = prometheus.NewDesc(namespace+"_flow_packets_total",
 		"Packets between two zones by verdict, from nftables counters.",
-		[]string{"from", "to", "flow", "verdict"}, nil)
+		[]string{"from_zone", "to_zone", "flow", "verdict"}, nil)
 	flowBytesDesc = prometheus.NewDesc(namespace+"_flow_bytes_total",
 		"Bytes between two zones by verdict, from nftables counters.",
-		[]string{"from", "to", "flow", "verdict"}, nil)
+		[]string{"from_zone", "to_zone", "flow", "verdict"}, nil)
 )
 
 // flowCollector turns counter samples into const metrics at scrape time.

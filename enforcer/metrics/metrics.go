@@ -70,6 +70,7 @@ type Metrics struct {
 	flows            *flowCollector
 	flowsOnce        sync.Once
 	denies           *denyCollector
+	health           *healthCollector
 	loggedDrops      *prometheus.CounterVec
 }
 
@@ -132,6 +133,7 @@ func New(reg prometheus.Registerer, bi BuildInfo) *Metrics {
 		}, []string{"from_zone", "to_zone", "reason"}),
 		flows:  newFlowCollector(),
 		denies: &denyCollector{},
+		health: &healthCollector{},
 		reg:    reg,
 	}
 	bi = bi.withDefaults()
@@ -150,7 +152,7 @@ func New(reg prometheus.Registerer, bi BuildInfo) *Metrics {
 		}
 	}
 	reg.MustRegister(m.applies, m.applyDuration, m.lastApplyOK, m.driftRepairs, m.reloadFailures,
-		m.zoneContainers, m.reported, m.findings, m.nflogLost, m.nflogOverruns, m.denies, m.loggedDrops, buildInfo)
+		m.zoneContainers, m.reported, m.findings, m.nflogLost, m.nflogOverruns, m.denies, m.loggedDrops, m.health, buildInfo)
 	if g, ok := reg.(prometheus.Gatherer); ok {
 		m.gatherer = g
 	} else {

@@ -130,12 +130,12 @@ func TestFlowCountersFromSnapshot(t *testing.T) {
 	want := `
 # HELP zonewall_flow_bytes_total Bytes between two zones by verdict, from nftables counters.
 # TYPE zonewall_flow_bytes_total counter
-zonewall_flow_bytes_total{flow="",from="web",to="db",verdict="drop"} 340
-zonewall_flow_bytes_total{flow="web-api",from="web",to="api",verdict="allow"} 1500
+zonewall_flow_bytes_total{flow="",from_zone="web",to_zone="db",verdict="drop"} 340
+zonewall_flow_bytes_total{flow="web-api",from_zone="web",to_zone="api",verdict="allow"} 1500
 # HELP zonewall_flow_packets_total Packets between two zones by verdict, from nftables counters.
 # TYPE zonewall_flow_packets_total counter
-zonewall_flow_packets_total{flow="",from="web",to="db",verdict="drop"} 5
-zonewall_flow_packets_total{flow="web-api",from="web",to="api",verdict="allow"} 10
+zonewall_flow_packets_total{flow="",from_zone="web",to_zone="db",verdict="drop"} 5
+zonewall_flow_packets_total{flow="web-api",from_zone="web",to_zone="api",verdict="allow"} 10
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "zonewall_flow_bytes_total", "zonewall_flow_packets_total"); err != nil {
 		t.Error(err)
@@ -157,8 +157,8 @@ func TestFlowCountersFromSourceAtScrape(t *testing.T) {
 	})
 	first := scrape(t, m)
 	second := scrape(t, m)
-	if !strings.Contains(first, `zonewall_flow_packets_total{flow="",from="api",to="world",verdict="audit"} 1`) ||
-		!strings.Contains(second, `zonewall_flow_packets_total{flow="",from="api",to="world",verdict="audit"} 2`) {
+	if !strings.Contains(first, `zonewall_flow_packets_total{flow="",from_zone="api",to_zone="world",verdict="audit"} 1`) ||
+		!strings.Contains(second, `zonewall_flow_packets_total{flow="",from_zone="api",to_zone="world",verdict="audit"} 2`) {
 		t.Errorf("source not read at each scrape:\n%s\n---\n%s", grep(first, "flow_packets"), grep(second, "flow_packets"))
 	}
 	if strings.Contains(second, "stale") {
@@ -199,6 +199,7 @@ func TestNFLOGLossAdvancesByDelta(t *testing.T) {
 func TestScrapeOutputIsWellFormed(t *testing.T) {
 	m, reg := newTestMetrics(t)
 	m.SetCounters([]CounterSample{{From: "web", To: "api", Verdict: VerdictAllow, Packets: 1, Bytes: 60}})
+	m.SetHealthSources(func() bool { return true }, func() bool { return true })
 	body := scrape(t, m)
 	if !strings.Contains(body, `zonewall_build_info{goversion="go1.26",revision="abc123",version="1.2.3"} 1`) {
 		t.Errorf("build info missing:\n%s", grep(body, "build_info"))
@@ -296,10 +297,10 @@ func TestDenyCountersFromSource(t *testing.T) {
 	}
 	applied = true
 	want := `
-# HELP zonewall_denied_packets_total Packets denied by default, by origin, from nftables counters (in audit mode: would-be drops that were accepted).
+# HELP zonewall_denied_packets_total Packets denied by default, by reason (the default that denied them), from nftables counters (in audit mode: would-be drops that were accepted).
 # TYPE zonewall_denied_packets_total counter
-zonewall_denied_packets_total{origin="no-flow-cc"} 12
-zonewall_denied_packets_total{origin="spoofed-source"} 3
+zonewall_denied_packets_total{reason="no-flow-cc"} 12
+zonewall_denied_packets_total{reason="spoofed-source"} 3
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "zonewall_denied_packets_total"); err != nil {
 		t.Error(err)
@@ -312,5 +313,28 @@ func TestBuildInfoDefaults(t *testing.T) {
 	want := `zonewall_build_info{goversion="` + runtime.Version() + `",`
 	if !strings.Contains(body, want) || !strings.Contains(body, `version="unknown"} 1`) {
 		t.Errorf("build info without values:\n%s", grep(body, "zonewall_build_info"))
+	}
+}
+
+func TestHealthGauges(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := New(reg, BuildInfo{Version: "1.2.3", Revision: "abc"})
+	body := scrape(t, m)
+	if strings.Contains(body, "zonewall_docker_up") || strings.Contains(body, "zonewall_policy_valid") {
+		t.Fatalf("health gauges exported without sources:\n%s", body)
+	}
+	if !strings.Contains(body, `zonewall_build_info{goversion="`+runtime.Version()+`",revision="abc",version="1.2.3"} 1`) {
+		t.Errorf("build_info:\n%s", body)
+	}
+	up, valid := true, false
+	m.SetHealthSources(func() bool { return up }, func() bool { return valid })
+	body = scrape(t, m)
+	if !strings.Contains(body, "zonewall_docker_up 1\n") || !strings.Contains(body, "zonewall_policy_valid 0\n") {
+		t.Fatalf("health gauges:\n%s", body)
+	}
+	up, valid = false, true
+	body = scrape(t, m)
+	if !strings.Contains(body, "zonewall_docker_up 0\n") || !strings.Contains(body, "zonewall_policy_valid 1\n") {
+		t.Fatalf("health gauges not read at scrape time:\n%s", body)
 	}
 }

@@ -3,6 +3,11 @@
 // applied ruleset (the policy and inventory it was compiled from, plus its
 // nft text for operators). Every file is written atomically (temp + rename),
 // so a crash leaves either the old or the new version, never a mix.
+//
+// The JSON files carry a format version (Format). Files written before the
+// version existed have format 1's layout and are read as such; a file of
+// any other format (a newer zonewall's, after a downgrade) is moved aside,
+// never interpreted (docs/upgrading.md).
 package state
 
 import (
@@ -13,9 +18,11 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/zonewall/zonewall/enforcer"
+	"github.com/zonewall/zonewall/zones"
 )
 
 const (
@@ -23,6 +30,38 @@ const (
 	appliedFile = "applied.json"
 	rulesetFile = "applied.nft"
 )
+
+// Format is the layout version of policy.json and applied.json. A change
+// that an older zonewall would misread must raise it; such a change should
+// also use new file names, so that the older daemon finds no state rather
+// than a state it cannot read.
+const Format = 1
+
+// SetAsideError reports a state file of a format this zonewall does not
+// read. The file was renamed to MovedTo and is not used: the daemon starts
+// as if there were no saved state (fail closed: its baseline applies).
+type SetAsideError struct {
+	File    string
+	Format  string // as found in the file
+	MovedTo string
+}
+
+func (e *SetAsideError) Error() string {
+	return fmt.Sprintf("state file %s has format %s, this zonewall reads format %d: set aside as %s and not used (written by another zonewall version? see docs/upgrading.md)",
+		e.File, e.Format, Format, e.MovedTo)
+}
+
+// onDisk wrappers put the format next to the fields, so a file stays a
+// flat object that older daemons (which ignore unknown keys) still read.
+type policyOnDisk struct {
+	Format int `json:"format"`
+	Policy
+}
+
+type appliedOnDisk struct {
+	Format int `json:"format"`
+	Applied
+}
 
 // Policy is the content of a valid zone-file directory.
 type Policy struct {
@@ -53,21 +92,16 @@ func Open(dir string) (*Store, error) {
 // Dir is the state directory.
 func (s *Store) Dir() string { return s.dir }
 
-// ReadPolicyDir captures the zone files of dir (*.yaml, *.yml) as a Policy.
+// ReadPolicyDir captures the zone files of dir as a Policy. Which files
+// count, and how they are read, is zones.ReadDir's rule, the one Load uses.
 func ReadPolicyDir(dir string) (Policy, error) {
 	p := Policy{Dir: dir, Files: map[string][]byte{}}
-	for _, pat := range []string{"*.yaml", "*.yml"} {
-		names, err := filepath.Glob(filepath.Join(dir, pat))
-		if err != nil {
-			return p, fmt.Errorf("list zone files: %w", err)
-		}
-		for _, n := range names {
-			b, err := os.ReadFile(n)
-			if err != nil {
-				return p, fmt.Errorf("read zone file: %w", err)
-			}
-			p.Files[filepath.Base(n)] = b
-		}
+	srcs, errs := zones.ReadDir(dir)
+	if len(errs) > 0 {
+		return p, errs
+	}
+	for _, src := range srcs {
+		p.Files[src.Name] = src.Data
 	}
 	return p, nil
 }
@@ -91,17 +125,20 @@ func (p Policy) WriteTo(dir string) error {
 }
 
 // SavePolicy records p as the last valid policy.
-func (s *Store) SavePolicy(p Policy) error { return s.writeJSON(policyFile, p) }
+func (s *Store) SavePolicy(p Policy) error {
+	return s.writeJSON(policyFile, policyOnDisk{Format: Format, Policy: p})
+}
 
 // LoadPolicy returns the last valid policy; ok is false if none was saved.
 func (s *Store) LoadPolicy() (p Policy, ok bool, err error) {
-	ok, err = s.readJSON(policyFile, &p)
-	return p, ok, err
+	var d policyOnDisk
+	ok, err = s.readJSON(policyFile, &d)
+	return d.Policy, ok, err
 }
 
 // SaveApplied records the last applied ruleset and, for operators, its nft text.
 func (s *Store) SaveApplied(a Applied, nftText string) error {
-	if err := s.writeJSON(appliedFile, a); err != nil {
+	if err := s.writeJSON(appliedFile, appliedOnDisk{Format: Format, Applied: a}); err != nil {
 		return err
 	}
 	return writeAtomic(filepath.Join(s.dir, rulesetFile), []byte(nftText))
@@ -111,7 +148,9 @@ func (s *Store) SaveApplied(a Applied, nftText string) error {
 // Container revisions are cleared: they numbered the live source of the
 // process that saved them, and must not be matched against the current one.
 func (s *Store) LoadApplied() (a Applied, ok bool, err error) {
-	ok, err = s.readJSON(appliedFile, &a)
+	var d appliedOnDisk
+	ok, err = s.readJSON(appliedFile, &d)
+	a = d.Applied
 	for i := range a.Inventory.Containers {
 		a.Inventory.Containers[i].Rev = 0
 	}
@@ -134,10 +173,51 @@ func (s *Store) readJSON(name string, v any) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("read state: %w", err)
 	}
+	if f, known := fileFormat(b); !known {
+		return false, s.setAside(name, f)
+	}
 	if err := json.Unmarshal(b, v); err != nil {
 		return false, fmt.Errorf("state file %s is corrupt: %w", filepath.Join(s.dir, name), err)
 	}
 	return true, nil
+}
+
+// fileFormat returns the file's format as written and whether this
+// zonewall reads it: format 1, or no format key at all (files from before
+// the key existed have format 1's layout). A file that is not a JSON
+// object is left to the full decode, which reports it as corrupt.
+func fileFormat(b []byte) (string, bool) {
+	var head struct {
+		Format json.RawMessage `json:"format"`
+	}
+	if err := json.Unmarshal(b, &head); err != nil || head.Format == nil {
+		return "", true
+	}
+	f := string(head.Format)
+	return f, f == strconv.Itoa(Format)
+}
+
+// setAside renames a state file of an unknown format out of the way, so
+// that the next save does not destroy it (a downgrade may be undone) and no
+// later start tries it again.
+func (s *Store) setAside(name, format string) error {
+	tag := "unknown"
+	if n, err := strconv.Atoi(format); err == nil && n >= 0 && n < 1<<20 {
+		tag = strconv.Itoa(n)
+	}
+	from := filepath.Join(s.dir, name)
+	to := fmt.Sprintf("%s.format-%s.set-aside-%s", from, tag, time.Now().UTC().Format("20060102T150405Z"))
+	shown := tag // hostile input: a number, else quoted and bounded
+	if tag == "unknown" {
+		if len(format) > 40 {
+			format = format[:40] + "..."
+		}
+		shown = strconv.Quote(format)
+	}
+	if err := os.Rename(from, to); err != nil {
+		return fmt.Errorf("state file %s has format %s, this zonewall reads format %d; setting it aside failed: %w", from, shown, Format, err)
+	}
+	return &SetAsideError{File: from, Format: shown, MovedTo: to}
 }
 
 // writeAtomic writes a temp file in the same directory, syncs it and renames

@@ -1,9 +1,13 @@
 // Package deploy tests the operator-facing files in deploy/: the systemd
-// unit, deploy/install.sh, the lab provisioning scripts and the Vagrantfile.
+// unit, deploy/install.sh, the Debian package and its maintainer scripts,
+// the lab provisioning scripts and the Vagrantfile.
 //
 // Everything runs against temporary directories and throwaway network
 // namespaces named zwtest-o-*: no test writes to /etc, /usr/local or the
-// host's nftables tables.
+// host's nftables tables. The exception is the Debian package (deb_test.go),
+// which dpkg can only install to its real paths: those tests refuse to run
+// where zonewall is installed, run dpkg inside a throwaway namespace, and
+// purge the package again.
 package deploy
 
 import (

@@ -63,7 +63,8 @@ func TestUnitSettings(t *testing.T) {
 		"Type":                    "notify",
 		"Restart":                 "on-failure",
 		"WatchdogSec":             "30s",
-		"Before":                  "docker.service",
+		"Before":                  "network-pre.target docker.service",
+		"Wants":                   "network-pre.target",
 		"CapabilityBoundingSet":   "CAP_NET_ADMIN CAP_SYS_ADMIN CAP_DAC_READ_SEARCH",
 		"NoNewPrivileges":         "yes",
 		"ProtectSystem":           "strict",
@@ -86,7 +87,13 @@ func TestUnitSettings(t *testing.T) {
 			t.Errorf("%s=%v must not be set", k, v)
 		}
 	}
-	if after := strings.Join(settings["After"], " "); !strings.Contains(after, "nftables.service") {
+	after := strings.Join(settings["After"], " ")
+	if !strings.Contains(after, "nftables.service") {
 		t.Errorf("After=%q: must follow nftables.service, whose `flush ruleset` would remove our tables", after)
+	}
+	// A firewall orders itself before network-pre.target; After= it too
+	// would be a cycle.
+	if strings.Contains(after, "network-pre.target") {
+		t.Errorf("After=%q: must not follow network-pre.target (it is ordered before it)", after)
 	}
 }

@@ -7,9 +7,9 @@
 package policytest
 
 import (
-	"errors"
+	"bytes"
 	"fmt"
-	"os"
+	"io"
 	"regexp"
 
 	"github.com/zonewall/zonewall/zones"
@@ -48,16 +48,15 @@ func Run(p *zones.Policy, exps []Expectation) []Result {
 // ParseFile reads a test file; endpoints must name zones of p. Problems come
 // back as a zones.ErrorList, one "file:line:col: message" per bad line.
 func ParseFile(file string, p *zones.Policy) ([]Expectation, error) {
-	data, err := os.ReadFile(file)
+	data, err := zones.ReadRegularFile(file, MaxFileSize)
 	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err // the file is named already
-		}
 		return nil, zones.ErrorList{{Pos: zones.Pos{File: file}, Msg: fmt.Sprintf("cannot read: %v", err)}}
 	}
 	return Parse(file, data, p)
 }
+
+// MaxFileSize is the largest test file read, as for zone files.
+const MaxFileSize = zones.MaxFileSize
 
 // Parse is ParseFile on data already read; file names the errors.
 func Parse(file string, data []byte, p *zones.Policy) ([]Expectation, error) {
@@ -67,7 +66,16 @@ func Parse(file string, data []byte, p *zones.Policy) ([]Expectation, error) {
 		errs = append(errs, &zones.Error{Pos: pos, Msg: fmt.Sprintf(format, args...)})
 	}
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil && err != io.EOF {
+		return nil, zones.ErrorList{zones.YAMLSyntaxError(file, data, err)}
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case err == nil:
+		fail(at(&next), `a test file holds one YAML document; remove the extra "---" (or put the expectations in one list)`)
+		return nil, errs
+	case err != io.EOF:
 		return nil, zones.ErrorList{zones.YAMLSyntaxError(file, data, err)}
 	}
 	if len(doc.Content) == 0 {
@@ -84,7 +92,7 @@ func Parse(file string, data []byte, p *zones.Policy) ([]Expectation, error) {
 		k, v := root.Content[i], root.Content[i+1]
 		switch {
 		case k.Value != "expect":
-			fail(at(k), "unknown key %q in test file (the only key is \"expect\")", k.Value)
+			fail(at(k), "unknown key %s in test file (the only key is \"expect\")", zones.QuoteKey(k.Value))
 		case list != nil:
 			fail(at(k), "key \"expect\" is given twice")
 		default:
@@ -109,16 +117,24 @@ func Parse(file string, data []byte, p *zones.Policy) ([]Expectation, error) {
 		}
 		e, err := parseExpectation(item.Value, p)
 		if err != nil {
-			fail(at(item), "%q: %v", item.Value, err)
+			fail(at(item), "%q: %v", clip(item.Value), err)
 			continue
 		}
 		e.Pos = at(item)
 		exps = append(exps, e)
 	}
 	if len(errs) > 0 {
-		return nil, errs
+		return nil, errs.Truncate(zones.MaxErrors)
 	}
 	return exps, nil
+}
+
+// clip shortens a quoted expectation: a test file may hold anything.
+func clip(s string) string {
+	if len(s) > 120 {
+		return s[:120] + "..."
+	}
+	return s
 }
 
 var expectRE = regexp.MustCompile(`^\s*(\S+)\s*->\s*(\S+)(?:\s+(\S+))?\s*:\s*(\S+)\s*$`)
