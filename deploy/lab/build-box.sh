@@ -48,12 +48,14 @@ case $SIZE_GB in '' | *[!0-9]*) die "--size: a whole number of GB, not '$SIZE_GB
 
 # What the lab's VMs need: boot (kernel, systemd, extlinux reads the disk),
 # vagrant (sshd, sudo, rsync, ifupdown + DHCP client for its network setup),
-# the host's e2e suite (Docker, docker-compose, busybox, nftables, conntrack).
+# the host's e2e suite (Docker, docker-compose, busybox, nftables, conntrack,
+# and apparmor, which docker.io only recommends).
 PACKAGES=(
   linux-image-amd64 systemd-sysv udev kmod initramfs-tools
   openssh-server sudo rsync ifupdown isc-dhcp-client iproute2 iputils-ping procps
   ca-certificates curl less
   docker.io docker-compose busybox-static nftables conntrack git
+  apparmor # Debian's kernel enables AppArmor: without apparmor_parser no container starts
 )
 ROOT=$OUT/rootfs
 MNT=$OUT/mnt

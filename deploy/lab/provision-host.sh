@@ -38,7 +38,7 @@ require_root
 [ -f "$SRC/go.mod" ] || die "$SRC is not a zonewall checkout"
 
 log "packages"
-apt_install docker.io busybox-static nftables iproute2 conntrack docker-compose git ca-certificates curl
+apt_install docker.io busybox-static nftables iproute2 conntrack docker-compose git ca-certificates curl apparmor
 
 # Debian's golang is older than go.mod needs: use /usr/local/go when it is
 # there, else the official release.
@@ -102,6 +102,14 @@ route_world() {
   [ -n "$WORLD_IP" ] || return 0
   log "routing the world's documentation ranges via $WORLD_IP"
   run ip route replace 203.0.113.0/24 via "$WORLD_IP"
+  # Some sites serve their Debian mirror from that range too (deb.debian.org
+  # resolving to 203.0.113.x): keep it on the default route, or apt breaks.
+  local mirror gw
+  mirror=$(getent ahostsv4 deb.debian.org 2>/dev/null | awk 'NR == 1 {print $1}')
+  gw=$(ip -4 route show default | awk '{print $3; exit}')
+  case $mirror in
+    203.0.113.*) [ -z "$gw" ] || run ip route replace "$mirror/32" via "$gw" ;;
+  esac
   # IPv6 over the lab link: fixed documentation addresses on both VMs.
   local dev
   dev=$(lab_link_dev "$WORLD_IP")

@@ -47,8 +47,9 @@ remove_lab_containers() {
   docker network rm "$LAB_NET" >/dev/null 2>&1 || true
 }
 
-# fetch CONTAINER PORT: the world's page through CONTAINER, 5 s at most.
-fetch() { docker exec "$1" wget -qO- -T 5 "http://203.0.113.10:$2/" 2>/dev/null | grep -q zonewall-lab-world; }
+# fetch CONTAINER PORT: the world's page through CONTAINER, 8 s at most.
+# (timeout, not wget -T: Debian 12's busybox 1.35 wget crashes with -T.)
+fetch() { timeout 8 docker exec "$1" wget -qO- "http://203.0.113.10:$2/" 2>/dev/null | grep -q zonewall-lab-world; }
 
 policy_checks() {
   remove_lab_containers
@@ -110,7 +111,7 @@ restart_service=0
 # Lab checks: the world VM answers on its documentation address through the
 # host's route (egress path outside any policy)...
 if ip route get 203.0.113.10 2>/dev/null | grep -q "via $WORLD_IP"; then
-  if busybox wget -qO- -T 3 http://203.0.113.10/ | grep -q zonewall-lab-world; then
+  if timeout 5 busybox wget -qO- http://203.0.113.10/ | grep -q zonewall-lab-world; then
     log "world VM reachable at 203.0.113.10"
   else
     die "world VM not reachable at 203.0.113.10 (provision-world.sh run there?)"
