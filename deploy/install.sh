@@ -8,7 +8,12 @@ usage() {
 usage: sudo deploy/install.sh [options]
 
 Install (default):
-  --example          also install the example zone files (deploy/examples/zones.d)
+  --example          also install the example zone files (deploy/examples/zones.d);
+                     on a host that already runs containers they start in audit mode
+                     unless --enforce is given
+  --enforce          enforce at once even though containers are running (default on
+                     such a host: audit mode, which drops nothing and records every
+                     connection for `zonewall learn`)
   --force            with --example: overwrite existing zone files
   --no-start         install only; do not (re)start the daemon
   --binary PATH      install this binary (default: build from the checkout when
@@ -39,7 +44,7 @@ STATE_DIR=/var/lib/zonewall
 RUN_DIR=/run/zonewall
 LOG_FILE=/var/log/zonewall.log
 BINARY=""
-EXAMPLE=0 FORCE=0 START=1 UNINSTALL=0 PURGE=0 WITH_DOCKER=0 SYSTEMD=auto
+EXAMPLE=0 ENFORCE=0 FORCE=0 START=1 UNINSTALL=0 PURGE=0 WITH_DOCKER=0 SYSTEMD=auto
 
 log() { echo "zonewall-install: $*"; }
 warn() { echo "zonewall-install: warning: $*" >&2; }
@@ -57,6 +62,7 @@ while [ $# -gt 0 ]; do
   esac
   case $1 in
     --example) EXAMPLE=1 ;;
+    --enforce) ENFORCE=1 ;;
     --force) FORCE=1 ;;
     --no-start) START=0 ;;
     --uninstall) UNINSTALL=1 ;;
@@ -130,12 +136,13 @@ delete_tables() {
   # Only zonewall's own tables, by name: Docker's rules stay as they are.
   # Not `nft list` first: some nft versions cannot print zonewall's
   # concatenated set keys and abort.
-  local family out
-  for family in inet bridge; do
-    if out=$(nft delete table "$family" zonewall 2>&1); then
-      log "deleted nftables table $family zonewall"
+  local out table
+  for table in "inet zonewall" "bridge zonewall" "inet zonewall_dns"; do
+    # shellcheck disable=SC2086 # "family name": two words for nft
+    if out=$(nft delete table $table 2>&1); then
+      log "deleted nftables table $table"
     elif ! grep -q "No such file or directory" <<<"$out"; then
-      warn "nft delete table $family zonewall: $out"
+      warn "nft delete table $table: $out"
     fi
   done
 }
@@ -229,17 +236,32 @@ config_value() {
   sed -n "s/^$1:[[:space:]]*//p" "$CONF" | sed -e 's/[[:space:]]*#.*$//' -e 's/^"\(.*\)"$/\1/' -e "s/^'\(.*\)'$/\1/" | tail -1
 }
 
+# audit_variant prints an example file as installed in audit mode.
+audit_variant() {
+  sed -e 's/^\(  mode:[[:space:]]*\)enforce/\1audit  /' "$1"
+}
+
 install_examples() {
   local dir=$1 f name conflicts=()
   for f in "$SRC"/deploy/examples/zones.d/*.y*ml; do
     name=$(basename "$f")
-    if [ -e "$dir/$name" ] && ! cmp -s "$f" "$dir/$name"; then conflicts+=("$dir/$name"); fi
+    if [ -e "$dir/$name" ] && ! cmp -s "$f" "$dir/$name" && ! audit_variant "$f" | cmp -s - "$dir/$name"; then
+      conflicts+=("$dir/$name")
+    fi
   done
   if [ ${#conflicts[@]} -gt 0 ] && [ "$FORCE" = 0 ]; then
     die "not overwriting ${conflicts[*]} (changed since installed; --force overwrites)"
   fi
   for f in "$SRC"/deploy/examples/zones.d/*.y*ml; do
-    install -m 0644 "$f" "$dir/$(basename "$f")"
+    name=$(basename "$f")
+    if [ "$AUDIT" = 1 ]; then
+      # Containers run already: observe before enforcing (--enforce skips this).
+      audit_variant "$f" >"$dir/$name.new"
+      chmod 0644 "$dir/$name.new"
+      mv -f "$dir/$name.new" "$dir/$name"
+    else
+      install -m 0644 "$f" "$dir/$name"
+    fi
   done
   local others
   others=$(find "$dir" -maxdepth 1 -name '*.y*ml' | while read -r f; do
@@ -259,6 +281,36 @@ install_unit() {
   if use_systemd; then systemctl daemon-reload; fi
 }
 
+# running_containers: how many containers Docker runs now (0 when Docker
+# is absent or does not answer).
+running_containers() {
+  command -v docker >/dev/null || { echo 0; return; }
+  local ids
+  ids=$(timeout 10 docker ps -q 2>/dev/null) || { echo 0; return; }
+  echo "$ids" | grep -c . || true
+}
+
+# install_observe writes a policy that only observes: audit mode, no zones.
+# Nothing is dropped; would-be drops are logged and every connection is
+# recorded for `zonewall learn`.
+install_observe() {
+  local f=$1/00-observe.yaml
+  cat >"$f.new" <<'YAML'
+# Installed by deploy/install.sh: observe first. In audit mode zonewall drops
+# nothing; it logs what it would drop and records every connection opened by
+# or to a container. Then:
+#   zonewall learn --out /tmp/learned      # propose zones, flows and tests
+#   (review /tmp/learned, copy learned.yaml into this directory)
+#   zonewall check && zonewall test ...    # offline checks
+#   rm this file                           # the daemon reloads and enforces
+settings:
+  mode: audit
+YAML
+  chmod 0644 "$f.new"
+  mv -f "$f.new" "$f"
+  log "installed $f: audit mode (observe, drop nothing)"
+}
+
 has_zone_files() {
   [ -n "$(find "$1" -maxdepth 1 \( -name '*.yaml' -o -name '*.yml' \) -print -quit 2>/dev/null)" ]
 }
@@ -266,7 +318,8 @@ has_zone_files() {
 wait_for_status() {
   local pid=${1:-}
   for _ in $(seq 1 150); do
-    if "$BIN" --config "$CONF" status >/dev/null 2>&1; then return 0; fi
+    # Any answer counts (status exits 1 when degraded, e.g. Docker down).
+    if [ -n "$("$BIN" --config "$CONF" status 2>/dev/null || true)" ]; then return 0; fi
     if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
       echo "zonewall exited; last lines of $LOG_FILE:" >&2
       tail -20 "$LOG_FILE" >&2 || true
@@ -296,7 +349,7 @@ start_daemon() {
     wait_for_status "$pid" || die "zonewall did not come up"
     log "zonewall is running (pid $pid, PID file $PID_FILE)"
   fi
-  "$BIN" --config "$CONF" status
+  "$BIN" --config "$CONF" status || warn "zonewall reports itself degraded (see above)"
 }
 
 install_all() {
@@ -308,7 +361,15 @@ install_all() {
   zones=$(config_value zones_dir)
   zones=${zones:-$ETC_DIR/zones.d}
   install -d -m 0755 "$zones"
+  AUDIT=0
+  if [ "$ENFORCE" = 0 ] && [ "$(running_containers)" -gt 0 ]; then
+    AUDIT=1
+    log "containers are running: zonewall starts in audit mode (observe, drop nothing); --enforce enforces at once"
+  fi
   [ "$EXAMPLE" = 0 ] || install_examples "$zones"
+  if [ "$AUDIT" = 1 ] && ! has_zone_files "$zones"; then
+    install_observe "$zones"
+  fi
   install_unit
 
   if ! has_zone_files "$zones"; then

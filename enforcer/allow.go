@@ -114,6 +114,10 @@ func flowElements(b allowBuilder, f *zones.Flow, ids map[string]uint8) {
 	o := FlowOrigin(f)
 	pps := protoPorts(f.Ports)
 	switch {
+	case len(f.Domains) > 0:
+		// Egress by name: no static element. Its addresses are added at
+		// run time, with timeouts, as the DNS forwarder sees lookups;
+		// without that nothing of world is open to it (fail closed).
 	case f.From.Kind == zones.KindZone && f.To.Kind == zones.KindZone:
 		for _, src := range zonesOf(f.From, ids) {
 			for _, dst := range zonesOf(f.To, ids) {

@@ -4,6 +4,7 @@ import (
 	"maps"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/zonewall/zonewall/zones"
@@ -341,19 +342,44 @@ func (st *memberState) patch(eps []epClaims) bool {
 		})
 	}
 	st.patches = [numMemberKinds]*SetPatch{}
-	for k, keys := range touched {
-		if len(keys) > 0 {
-			st.els[k], st.patches[k] = patchElements(memberKind(k), st.claims[k], st.els[k], keys)
+	for k := range touched {
+		if k == int(kindPortAddr4) || k == int(kindPortAddr6) {
+			// the addresses of a port whose port_zone element changed
+			// take its new MAC and zone
+			touched[k] = st.portAddrClaims(memberKind(k), touched[k])
+		}
+		if keys := touched[k]; len(keys) > 0 {
+			st.els[k], st.patches[k] = patchElements(memberKind(k), st.claims[k], st.els[k], keys, st.els[kindPortZone])
 		}
 	}
 	st.spare, st.eps = old, eps
 	return true
 }
 
+// portAddrClaims adds to keys the claims of set k (a port address set) on
+// every port whose port_zone element the last patch changed.
+func (st *memberState) portAddrClaims(k memberKind, keys []claim) []claim {
+	pz := st.patches[kindPortZone]
+	if pz == nil {
+		return keys
+	}
+	for _, list := range [][]Element{pz.Removed, pz.Added} {
+		for _, el := range list {
+			port := el.Key[0].Name
+			claims := st.claims[k]
+			i, _ := slices.BinarySearchFunc(claims, port, func(c claim, port string) int { return strings.Compare(c.port, port) })
+			for ; i < len(claims) && claims[i].port == port; i++ {
+				keys = append(keys, claims[i])
+			}
+		}
+	}
+	return keys
+}
+
 // patchElements returns a copy of prev with the elements of keys
 // recomputed from claims (added, replaced or removed), and the delta that
 // turns prev into it. The copy is made in one pass, segment by segment.
-func patchElements(k memberKind, claims []claim, prev []Element, keys []claim) ([]Element, *SetPatch) {
+func patchElements(k memberKind, claims []claim, prev []Element, keys []claim, portZone []Element) ([]Element, *SetPatch) {
 	slices.SortFunc(keys, compareKeys)
 	keys = slices.CompactFunc(keys, func(a, b claim) bool { return compareKeys(a, b) == 0 })
 	els := make([]Element, 0, len(prev)+len(keys))
@@ -370,19 +396,20 @@ func patchElements(k memberKind, claims []claim, prev []Element, keys []claim) (
 		els = append(els, prev[pos:at]...)
 		pos = at
 		var el Element
+		has := false
 		if lo < hi {
-			el, _ = groupElement(k, claims[lo:hi], nil)
+			el, _, has = groupElement(k, claims[lo:hi], nil, portZone)
 		}
 		switch {
-		case found && lo < hi && sameElement(prev[at], el):
+		case found && has && sameElement(prev[at], el):
 			els = append(els, prev[at])
 		case found:
 			delta.Removed = append(delta.Removed, prev[at])
-			if lo < hi {
+			if has {
 				els = append(els, el)
 				delta.Added = append(delta.Added, el)
 			}
-		case lo < hi:
+		case has:
 			els = append(els, el)
 			delta.Added = append(delta.Added, el)
 		}

@@ -193,6 +193,7 @@ func TestCachePatchesMembership(t *testing.T) {
 			if got.String() != want.String() || !reflect.DeepEqual(gotRep, wantRep) {
 				t.Fatalf("round %d step %d: patched compile differs\n--- without cache\n%s\n--- with cache\n%s", round, step, want, got)
 			}
+			checkPortAddrsFollowPorts(t, got)
 		}
 		if st := cache.Stats(); st.Patched < 30 {
 			t.Fatalf("round %d: only %d of 40 compiles patched the membership sets", round, st.Patched)
@@ -375,5 +376,30 @@ func TestPatchedSetsCarryTheirDelta(t *testing.T) {
 	}
 	if patches < 80 {
 		t.Fatalf("only %d patched sets in 80 single changes", patches)
+	}
+}
+
+// checkPortAddrsFollowPorts asserts what the bridge's one-lookup fast path
+// relies on: every port address element carries its port's MAC and zone
+// mark exactly as port_zone has them, and a port without a port_zone
+// element has no address element (its frames stay unknown, dropped).
+func checkPortAddrsFollowPorts(t *testing.T, rs *Ruleset) {
+	t.Helper()
+	br := rs.Table(FamilyBridge)
+	ports := map[string]Element{}
+	for _, el := range br.Set(SetPortZone).Elements {
+		ports[el.Key[0].Name] = el
+	}
+	for _, name := range []string{SetPortAddr4, SetPortAddr6} {
+		for _, el := range br.Set(name).Elements {
+			pz, ok := ports[el.Key[0].Name]
+			switch {
+			case !ok:
+				t.Fatalf("%s holds port %q, which port_zone does not", name, el.Key[0].Name)
+			case el.Key[1].MAC != pz.Key[1].MAC || el.Data != pz.Data:
+				t.Fatalf("%s element %v . %v -> %#x, port_zone has MAC %v -> %#x", name, el.Key[0].Name,
+					net.HardwareAddr(el.Key[1].MAC[:]), el.Data, net.HardwareAddr(pz.Key[1].MAC[:]), pz.Data)
+			}
+		}
 	}
 }

@@ -220,3 +220,20 @@ func TestPartialSettingsGetDefaults(t *testing.T) {
 		t.Errorf("mode audit not applied")
 	}
 }
+
+// TestDomainFlowOpensNothingStatic: a flow to world by domains puts no
+// element in any static allow set (its addresses come only from lookups);
+// compiled as a plain world flow it would open all of world.
+func TestDomainFlowOpensNothingStatic(t *testing.T) {
+	base := threeTier(zones.DefaultSettings())
+	withDomains := threeTier(zones.DefaultSettings())
+	f := &zones.Flow{Index: len(withDomains.Flows), Name: "payments",
+		From: zones.Endpoint{Kind: zones.KindZone, Zones: []string{"web"}}, To: zones.Endpoint{Kind: zones.KindWorld},
+		Domains: []zones.Domain{{Name: "api.stripe.com"}}, Ports: []zones.PortRange{{Proto: zones.ProtoTCP, From: 443, To: 443}}}
+	withDomains.Flows = append(withDomains.Flows, f)
+	a, _ := Compile(base, shopInventory(), Options{})
+	b, _ := Compile(withDomains, shopInventory(), Options{})
+	if a.String() != b.String() {
+		t.Errorf("a domain flow changed the static ruleset:\n%s", b.String())
+	}
+}

@@ -38,6 +38,22 @@ func (m MatchMarkZone) String() string {
 	return fmt.Sprintf("meta mark & 0x%08x %s0x%08x", ZoneMask, neg(m.Negate), m.Value)
 }
 
+// MarkNameAllowed is the packet-mark bit zonewall's DNS table sets on a
+// packet it admits: a new connection to a world address that a DNS answer
+// opened for the sender's zone, or a container's DNS query redirected to
+// the forwarder. Only zonewall's own chains set it (frames from container
+// ports get their whole mark written by the bridge table).
+const MarkNameAllowed uint32 = 0x01000000
+
+// MatchMarkBit: meta mark & Bit != 0.
+type MatchMarkBit struct {
+	Bit uint32
+}
+
+func (m MatchMarkBit) String() string {
+	return fmt.Sprintf("meta mark & 0x%08x != 0x00000000", m.Bit)
+}
+
 // MatchEtherType: ether type equals Type (or differs from every one of
 // Types when Negate).
 type MatchEtherType struct {

@@ -139,7 +139,9 @@ func sortedClaims(eps []epClaims) [numMemberKinds][]claim {
 	return cs
 }
 
-// buildMemberSets is the full path: every element from sorted claims.
+// buildMemberSets is the full path: every element from sorted claims. The
+// port_zone elements come first: the port address maps take their MAC and
+// zone from them.
 func buildMemberSets(cs [numMemberKinds][]claim) [numMemberKinds][]Element {
 	var els [numMemberKinds][]Element
 	for k, claims := range cs {
@@ -147,25 +149,36 @@ func buildMemberSets(cs [numMemberKinds][]claim) [numMemberKinds][]Element {
 			continue
 		}
 		out := make([]Element, 0, len(claims))
-		fields := make([]Field, 0, 2*len(claims)) // one array for all keys: fewer allocations
+		fields := make([]Field, 0, 3*len(claims)) // one array for all keys: fewer allocations
 		for i := 0; i < len(claims); {
 			j := i + 1
 			for j < len(claims) && compareKeys(claims[j], claims[i]) == 0 {
 				j++
 			}
 			var el Element
-			el, fields = groupElement(memberKind(k), claims[i:j], fields)
-			out = append(out, el)
+			var ok bool
+			el, fields, ok = groupElement(memberKind(k), claims[i:j], fields, els[kindPortZone])
+			if ok {
+				out = append(out, el)
+			}
 			i = j
 		}
-		els[k] = out
+		if len(out) > 0 {
+			els[k] = out
+		}
 	}
 	return els
 }
 
 // groupElement is the element of the claims on one key (a conflict when
 // they disagree on zone or MAC); its key fields are appended to fields.
-func groupElement(k memberKind, g []claim, fields []Field) (Element, []Field) {
+// An address of a port maps to what the port's own element (in portZone,
+// the port_zone elements) maps the port and its MAC to, so that the
+// bridge's one-lookup fast path (port . MAC . address) marks a frame
+// exactly as the port_zone map does: a port without a port_zone element
+// (no MAC known) has no address element either (ok false), and a port in
+// conflict maps its addresses to the conflict id.
+func groupElement(k memberKind, g []claim, fields []Field, portZone []Element) (el Element, _ []Field, ok bool) {
 	first, id := g[0], g[0].id
 	for _, c := range g[1:] {
 		if c.id != first.id || c.mac != first.mac {
@@ -173,19 +186,25 @@ func groupElement(k memberKind, g []claim, fields []Field) (Element, []Field) {
 		}
 	}
 	n := len(fields)
-	el := Element{Origin: membershipOrigin}
+	el = Element{Origin: membershipOrigin}
 	switch k {
 	case kindPortZone:
 		fields = append(fields, IfnameField(first.port), EtherField(first.mac))
 		el.Data = ZoneMark(id)
 	case kindPortAddr4, kindPortAddr6:
-		fields = append(fields, IfnameField(first.port), AddrField(first.addr))
+		i, found := slices.BinarySearchFunc(portZone, first.port, func(e Element, port string) int { return strings.Compare(e.Key[0].Name, port) })
+		if !found {
+			return Element{}, fields, false
+		}
+		pz := &portZone[i]
+		fields = append(fields, IfnameField(first.port), pz.Key[1], AddrField(first.addr))
+		el.Data = pz.Data
 	default:
 		fields = append(fields, AddrField(first.addr))
 		el.Data = ZoneMark(id)
 	}
 	el.Key = fields[n:len(fields):len(fields)]
-	return el, fields
+	return el, fields, true
 }
 
 // elementKey is the claim key an element of set k was made from.
@@ -194,7 +213,7 @@ func elementKey(k memberKind, el *Element) claim {
 	case kindPortZone:
 		return claim{port: el.Key[0].Name}
 	case kindPortAddr4, kindPortAddr6:
-		return claim{port: el.Key[0].Name, addr: el.Key[1].Addr}
+		return claim{port: el.Key[0].Name, addr: el.Key[2].Addr}
 	}
 	return claim{addr: el.Key[0].Addr}
 }

@@ -14,8 +14,8 @@ import (
 // Set names.
 const (
 	SetPortZone  = "port_zone"  // bridge: host veth -> zone mark
-	SetPortAddr4 = "port_addr4" // bridge: host veth . IPv4 the endpoint owns
-	SetPortAddr6 = "port_addr6" // bridge: host veth . IPv6 the endpoint owns
+	SetPortAddr4 = "port_addr4" // bridge: host veth . its MAC . IPv4 the endpoint owns -> zone mark
+	SetPortAddr6 = "port_addr6" // bridge: host veth . its MAC . IPv6 the endpoint owns -> zone mark
 	SetZoneOf4   = "zone_of4"   // inet: container IPv4 -> zone mark
 	SetZoneOf6   = "zone_of6"   // inet: container IPv6 -> zone mark
 	SetAllowCC   = "allow_cc"   // inet: src zone . dst zone . l4proto . dport
@@ -59,7 +59,7 @@ func staticRuleset(opts Options, audit bool) *Ruleset {
 		NflogGroup:  opts.NflogGroup,
 		// Everything the static part depends on; bump the version when
 		// static.go changes shape.
-		StaticKey: fmt.Sprintf("static-v8 table=%s group=%d audit=%v", opts.Table, opts.NflogGroup, audit),
+		StaticKey: fmt.Sprintf("static-v9 table=%s group=%d audit=%v", opts.Table, opts.NflogGroup, audit),
 	}
 	// Every NFLOG prefix names the default that dropped.
 	for _, t := range rs.Tables {
@@ -79,6 +79,11 @@ func bridgeTable(opts Options, audit bool) *Table {
 	// forges its source MAC (to take over another's in the bridge's
 	// forwarding table) is an unknown port.
 	portKey := []KeyPart{KeyIifname, KeyEtherSaddr}
+	// An address is known together with its port and the port's MAC, and
+	// maps to the port's zone: one lookup both proves the source and
+	// gives the mark.
+	own4 := []KeyPart{KeyIifname, KeyEtherSaddr, KeyIPSaddr}
+	own6 := []KeyPart{KeyIifname, KeyEtherSaddr, KeyIP6Saddr}
 	v4 := []uint16{EtherIPv4}
 	v6 := []uint16{EtherIPv6}
 	arp := []uint16{EtherARP}
@@ -88,24 +93,23 @@ func bridgeTable(opts Options, audit bool) *Table {
 		Name:   opts.Table,
 		Sets: []*Set{
 			{Name: SetPortZone, Key: []FieldType{FieldIfname, FieldEther}, Data: FieldMark, Comment: "container port and its MAC -> zone"},
-			{Name: SetPortAddr4, Key: []FieldType{FieldIfname, FieldIPv4}, Comment: "addresses Docker gave each port"},
-			{Name: SetPortAddr6, Key: []FieldType{FieldIfname, FieldIPv6}, Comment: "addresses Docker gave each port"},
+			{Name: SetPortAddr4, Key: []FieldType{FieldIfname, FieldEther, FieldIPv4}, Data: FieldMark, Comment: "addresses Docker gave each port -> zone"},
+			{Name: SetPortAddr6, Key: []FieldType{FieldIfname, FieldEther, FieldIPv6}, Data: FieldMark, Comment: "addresses Docker gave each port -> zone"},
 		},
 		Chains: []*Chain{
 			{Name: "prerouting", Hook: "prerouting", Priority: PriorityBridgePrerouting, Rules: []*Rule{
 				// The common case first, before anything else runs on every
-				// frame: IPv4 from the port's own address and MAC is marked
-				// and accepted after two lookups. A forged MAC fails the map
-				// lookup, which ends this rule, so the frame falls through to
-				// the unknown-port check below; a forged address misses the
-				// set and meets the spoofing checks.
-				{Matches: []Match{MatchEtherType{Types: v4}, MatchLookup{Key: []KeyPart{KeyIifname, KeyIPSaddr}, Set: SetPortAddr4}},
-					SetMark: &SetMark{Key: portKey, Map: SetPortZone}, Verdict: Verdict{Kind: VerdictAccept},
-					Comment: "own IPv4 address and MAC"},
+				// frame: IPv4 from the port's own MAC and address is marked
+				// and accepted after one lookup. A forged MAC or address
+				// fails the map lookup, which ends this rule, so the frame
+				// falls through to the unknown-port and spoofing checks.
+				{Matches: []Match{MatchEtherType{Types: v4}},
+					SetMark: &SetMark{Key: own4, Map: SetPortAddr4}, Verdict: Verdict{Kind: VerdictAccept},
+					Comment: "own MAC and IPv4 address"},
 				// The same for IPv6 TCP and UDP; ICMPv6 takes the slow path,
 				// whose router/neighbour checks apply to own addresses too.
-				ownIPv6Fast(ProtoTCP, portKey),
-				ownIPv6Fast(ProtoUDP, portKey),
+				ownIPv6Fast(ProtoTCP, own6),
+				ownIPv6Fast(ProtoUDP, own6),
 				// After the fast paths, which only ports in @port_zone pass
 				// (the same frames this rule never accepts), so the order
 				// changes no verdict; it saves every container frame an
@@ -117,22 +121,24 @@ func bridgeTable(opts Options, audit bool) *Table {
 					Comment: "unknown port, or a source MAC that is not the endpoint's"},
 				{SetMark: &SetMark{Key: portKey, Map: SetPortZone}},
 				{Matches: []Match{MatchEtherType{Types: []uint16{EtherIPv4, EtherIPv6, EtherARP}, Negate: true}}, Verdict: gotoDeny(OriginBadEther)},
-				{Matches: []Match{MatchEtherType{Types: arp}, MatchLookup{Key: []KeyPart{KeyIifname, KeyARPSaddr}, Set: SetPortAddr4, Negate: true},
+				// Below, the port and MAC are known (the rules above), so
+				// the address maps are used as sets of port . MAC . address.
+				{Matches: []Match{MatchEtherType{Types: arp}, MatchLookup{Key: []KeyPart{KeyIifname, KeyEtherSaddr, KeyARPSaddr}, Set: SetPortAddr4, Negate: true},
 					MatchARPSaddr{Addr: unspecified4, Negate: true}}, Verdict: gotoDeny(OriginSpoof)},
-				{Matches: []Match{MatchEtherType{Types: v4}, MatchLookup{Key: []KeyPart{KeyIifname, KeyIPSaddr}, Set: SetPortAddr4, Negate: true}},
+				{Matches: []Match{MatchEtherType{Types: v4}, MatchLookup{Key: own4, Set: SetPortAddr4, Negate: true}},
 					Verdict: gotoDeny(OriginSpoof)},
 				{Matches: []Match{MatchEtherType{Types: v6}, icmp6, MatchICMPv6Type{From: 134, To: 134}}, Verdict: gotoDeny(OriginSpoof),
 					Comment: "router advertisement: containers are not routers"},
 				{Matches: []Match{MatchEtherType{Types: v6}, icmp6, MatchICMPv6Type{From: 137, To: 137}}, Verdict: gotoDeny(OriginSpoof),
 					Comment: "redirect: containers are not routers"},
 				{Matches: []Match{MatchEtherType{Types: v6}, icmp6, MatchICMPv6Type{From: 136, To: 136}, MatchNDTarget{Prefix: linkLocal6, Negate: true},
-					MatchLookup{Key: []KeyPart{KeyIifname, KeyNDTarget}, Set: SetPortAddr6, Negate: true}}, Verdict: gotoDeny(OriginSpoof),
+					MatchLookup{Key: []KeyPart{KeyIifname, KeyEtherSaddr, KeyNDTarget}, Set: SetPortAddr6, Negate: true}}, Verdict: gotoDeny(OriginSpoof),
 					Comment: "neighbour advertisement for an address the port does not own"},
 				{Matches: []Match{MatchEtherType{Types: v6}, icmp6, MatchAddr{Key: KeyIP6Saddr, Prefix: unspecified6}}, Verdict: Verdict{Kind: VerdictAccept},
 					Comment: "duplicate address detection"},
 				{Matches: []Match{MatchEtherType{Types: v6}, icmp6, MatchAddr{Key: KeyIP6Saddr, Prefix: linkLocal6}}, Verdict: Verdict{Kind: VerdictAccept},
 					Comment: "neighbour discovery"},
-				{Matches: []Match{MatchEtherType{Types: v6}, MatchLookup{Key: []KeyPart{KeyIifname, KeyIP6Saddr}, Set: SetPortAddr6, Negate: true}},
+				{Matches: []Match{MatchEtherType{Types: v6}, MatchLookup{Key: own6, Set: SetPortAddr6, Negate: true}},
 					Verdict: gotoDeny(OriginSpoof)},
 			}},
 			denyChain(OriginUnknownPort, opts, audit),
@@ -143,12 +149,11 @@ func bridgeTable(opts Options, audit bool) *Table {
 }
 
 // ownIPv6Fast marks and accepts IPv6 of one non-ICMPv6 protocol from the
-// port's own address and MAC (see the IPv4 fast path).
-func ownIPv6Fast(proto uint8, portKey []KeyPart) *Rule {
-	return &Rule{Matches: []Match{MatchEtherType{Types: []uint16{EtherIPv6}}, MatchL4Proto{proto},
-		MatchLookup{Key: []KeyPart{KeyIifname, KeyIP6Saddr}, Set: SetPortAddr6}},
-		SetMark: &SetMark{Key: portKey, Map: SetPortZone}, Verdict: Verdict{Kind: VerdictAccept},
-		Comment: "own IPv6 address and MAC"}
+// port's own MAC and address (see the IPv4 fast path).
+func ownIPv6Fast(proto uint8, own6 []KeyPart) *Rule {
+	return &Rule{Matches: []Match{MatchEtherType{Types: []uint16{EtherIPv6}}, MatchL4Proto{proto}},
+		SetMark: &SetMark{Key: own6, Map: SetPortAddr6}, Verdict: Verdict{Kind: VerdictAccept},
+		Comment: "own MAC and IPv6 address"}
 }
 
 func inetTable(opts Options, audit bool) *Table {
@@ -208,6 +213,10 @@ func inetTable(opts Options, audit bool) *Table {
 				{Matches: []Match{ip4, lookup(SetZoneOf4, KeyIPDaddr)}, Verdict: gotoDeny(OriginNoFlowCC)},
 				{Matches: []Match{ip6, lookup(SetZoneOf6, KeyIP6Daddr)}, Verdict: gotoDeny(OriginNoFlowCC)},
 				metaOut[0], metaOut[1], metaOut[2], metaOut[3],
+				// After the container and metadata checks, so a name never
+				// opens a container or a metadata address.
+				{Matches: []Match{MatchMarkBit{Bit: MarkNameAllowed}}, Verdict: accept,
+					Comment: "world address a DNS answer opened for this zone (table " + opts.Table + "_dns)"},
 				{Matches: []Match{ip4, lookup(SetAllowW4, KeyMarkZone, KeyIPDaddr, KeyL4Proto, KeyTHDport)}, Verdict: accept},
 				{Matches: []Match{ip6, lookup(SetAllowW6, KeyMarkZone, KeyIP6Daddr, KeyL4Proto, KeyTHDport)}, Verdict: accept},
 				{Verdict: gotoDeny(OriginNoFlowWorld)},
@@ -230,6 +239,8 @@ func inetTable(opts Options, audit bool) *Table {
 				{Matches: []Match{invalid}, Verdict: gotoDeny(OriginInvalid)},
 				{Matches: nd, Verdict: accept},
 				{Matches: mld2, Verdict: accept},
+				{Matches: []Match{MatchMarkBit{Bit: MarkNameAllowed}}, Verdict: accept,
+					Comment: "DNS query redirected to zonewall's forwarder (table " + opts.Table + "_dns)"},
 				{Matches: []Match{lookup(SetAllowHost, KeyMarkZone, KeyL4Proto, KeyTHDport)}, Verdict: accept},
 				{Verdict: gotoDeny(OriginNoFlowHost)},
 			}},

@@ -31,10 +31,15 @@ func namesMetadata(cidr netip.Prefix, addr netip.Addr) bool {
 
 // CoversWorld reports whether the flow's world side includes addr. A zero
 // addr stands for "some world address" and is covered by every world side.
-// Metadata addresses are covered only by a cidr that names them.
+// Metadata addresses are covered only by a cidr that names them. A domain
+// flow covers no given address: an address reached without a lookup is not
+// allowed by it (see CoversName).
 func (f *Flow) CoversWorld(addr netip.Addr) bool {
 	if !addr.IsValid() {
 		return true
+	}
+	if len(f.Domains) > 0 {
+		return false
 	}
 	addr = addr.Unmap()
 	meta := IsMetadata(addr)
@@ -62,10 +67,25 @@ func (f *Flow) covers(e Endpoint, peer Peer) bool {
 	case KindZone:
 		return e.HasZone(peer.Zone)
 	case KindWorld:
+		if peer.Name != "" {
+			return f.CoversName(peer.Name)
+		}
 		return f.CoversWorld(peer.Addr)
 	default:
 		return true
 	}
+}
+
+// CoversName reports whether the flow's world side includes the addresses
+// that the DNS name resolves to: a domain flow by its domains; a world side
+// without cidrs (all of world) always; a side narrowed by cidrs never, since
+// the addresses a name resolves to are not known offline.
+func (f *Flow) CoversName(name string) bool {
+	if len(f.Domains) > 0 {
+		_, ok := f.MatchDomain(name)
+		return ok
+	}
+	return len(f.CIDRs) == 0
 }
 
 // Allows reports whether the flow admits a connection from -> to with
@@ -93,6 +113,9 @@ func (f *Flow) Reason() string { return fmt.Sprintf("flow %q (%s)", f.Label(), f
 func (p Peer) String() string {
 	switch p.Kind {
 	case KindWorld:
+		if p.Name != "" {
+			return "world:" + p.Name
+		}
 		if p.Addr.IsValid() {
 			return "world:" + p.Addr.String()
 		}

@@ -28,6 +28,10 @@ type Peer struct {
 	Kind EndpointKind // KindZone (Zone set, or "" for an unzoned container), KindWorld, KindHost
 	Zone string
 	Addr netip.Addr // optional; for world it selects cidrs (zero: any world address outside metadata)
+	// Name is, for world only, a DNS name (canonical form) that the
+	// connection's address was resolved from: domain flows decide it.
+	// Set either Name or Addr, not both.
+	Name string
 }
 
 // Decision is a verdict with the reason an operator reads.

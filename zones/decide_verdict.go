@@ -25,7 +25,11 @@ func (p *Policy) Decide(from, to Peer, proto Proto, port uint16) Decision {
 	}
 	for _, f := range p.Flows {
 		if f.Allows(from, to, proto, port) {
-			return Decision{Allow: true, Flow: f, Reason: f.Reason()}
+			reason := f.Reason()
+			if d, ok := f.MatchDomain(to.Name); ok && to.Kind == KindWorld {
+				reason += fmt.Sprintf(", %s matches domain %q", to.Name, d)
+			}
+			return Decision{Allow: true, Flow: f, Reason: reason}
 		}
 	}
 	toMetadata := to.Kind == KindWorld && IsMetadata(to.Addr)
@@ -50,10 +54,25 @@ func (p *Policy) Decide(from, to Peer, proto Proto, port uint16) Decision {
 		}
 	}
 	reason := fmt.Sprintf("no flow from %s to %s allows %s", from, to, FormatProtoPort(proto, port))
+	if to.Kind == KindWorld && to.Name != "" {
+		reason += " (a name is allowed by a flow whose domains match it, or by a flow to all of world)"
+	} else if to.Kind == KindWorld && to.Addr.IsValid() && p.namesDomainsFrom(from) {
+		reason += " (domain flows allow only addresses resolved by a lookup; ask about world:NAME)"
+	}
 	if from.Kind == KindHost {
 		reason += " (" + settingReason("host_to_containers", s.HostToContainers) + ")"
 	}
 	return Decision{Reason: reason}
+}
+
+// namesDomainsFrom reports whether a domain flow leaves from the peer's zone.
+func (p *Policy) namesDomainsFrom(from Peer) bool {
+	for _, f := range p.Flows {
+		if len(f.Domains) > 0 && from.Kind == KindZone && f.From.HasZone(from.Zone) {
+			return true
+		}
+	}
+	return false
 }
 
 func isDNS(proto Proto, port uint16) bool {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"path/filepath"
 	"sort"
 
 	"gopkg.in/yaml.v3"
@@ -15,10 +16,50 @@ import (
 // names in errors are filepath.Join(dir, name). The returned Policy must not
 // be modified.
 func Load(dir string) (*Policy, error) {
+	p, _, err := LoadDir(dir)
+	return p, err
+}
+
+// LoadDir is Load that also returns the files it read, for a caller that
+// keeps a copy of them (the daemon's state): the directory is read once.
+// The files are returned only when the policy is valid.
+func LoadDir(dir string) (*Policy, []Source, error) {
 	srcs, errs := ReadDir(dir)
 	if len(srcs) == 0 && len(errs) > 0 {
-		return nil, errs
+		return nil, nil, errs
 	}
+	p, err := loadSources(srcs, errs)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, srcs, nil
+}
+
+// Parse merges and validates zone files held in memory (a saved copy):
+// each is a Name and its Data; errors name Path, or Name if Path is empty.
+// Files are taken in lexical order of their names, as Load takes a
+// directory's, and the same bounds hold: at most MaxFiles files of at most
+// MaxFileSize bytes, names as IsZoneFileName accepts.
+func Parse(files []Source) (*Policy, error) {
+	srcs := make([]Source, 0, len(files))
+	var errs ErrorList
+	if len(files) > MaxFiles {
+		return nil, ErrorList{{Pos: Pos{File: "zone files"}, Msg: fmt.Sprintf("%d zone files; at most %d are read (merge some)", len(files), MaxFiles)}}
+	}
+	for _, f := range files {
+		if f.Path == "" {
+			f.Path = f.Name
+		}
+		switch {
+		case !IsZoneFileName(f.Name) || filepath.Base(f.Name) != f.Name:
+			errs.add(Pos{File: f.Path}, fmt.Sprintf("%q is not a zone file name (*.yaml or *.yml, no directory)", f.Name))
+		case len(f.Data) > MaxFileSize:
+			errs.add(Pos{File: f.Path}, fmt.Sprintf("%d bytes; a zone file is at most %d", len(f.Data), MaxFileSize))
+		default:
+			srcs = append(srcs, f)
+		}
+	}
+	sort.Slice(srcs, func(i, j int) bool { return srcs[i].Name < srcs[j].Name })
 	return loadSources(srcs, errs)
 }
 

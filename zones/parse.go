@@ -17,10 +17,11 @@ type parsedFile struct {
 // parsedFlow keeps the endpoint names with their positions until they can be
 // checked against all zones.
 type parsedFlow struct {
-	flow     *Flow
-	from, to []nameAt
-	cidrsPos Pos  // the `cidrs` key, for the "only with world" error
-	ok       bool // false when from/to is missing or malformed
+	flow       *Flow
+	from, to   []nameAt
+	cidrsPos   Pos  // the `cidrs` key, for the "only with world" error
+	domainsPos Pos  // the `domains` key, for the "only to world" errors
+	ok         bool // false when from/to is missing or malformed
 }
 
 type nameAt struct {

@@ -9,7 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-var flowKeys = []string{"name", "from", "to", "ports", "cidrs"}
+var flowKeys = []string{"name", "from", "to", "ports", "cidrs", "domains"}
 
 // parseFlows reads the flows list. Every item gets a number, even a broken
 // one, so "flow N" in errors matches the order in the files.
@@ -60,6 +60,9 @@ func (p *fileParser) parseFlow(n *yaml.Node) *parsedFlow {
 		case "cidrs":
 			pf.cidrsPos = p.pos(kv.key)
 			pf.flow.CIDRs = p.parseCIDRs(kv.value)
+		case "domains":
+			pf.domainsPos = p.pos(kv.key)
+			pf.flow.Domains = p.parseDomains(kv.value)
 		}
 	}
 	for _, missing := range []struct {
@@ -157,6 +160,34 @@ func (p *fileParser) parseCIDRs(n *yaml.Node) []netip.Prefix {
 			continue
 		}
 		out = append(out, pfx)
+	}
+	return out
+}
+
+func (p *fileParser) parseDomains(n *yaml.Node) []Domain {
+	items, ok := p.sequence(n, "domains", "; omit domains to mean all of world")
+	if !ok {
+		return nil
+	}
+	var out []Domain
+	seen := map[string]Pos{}
+	for _, item := range items {
+		if item.Kind != yaml.ScalarNode || isNull(item) {
+			p.errorf(item, "domains: expected a DNS name like api.example.com or *.example.com, got %s", describe(item))
+			continue
+		}
+		d, err := ParseDomain(item.Value)
+		if err != nil {
+			p.errorf(item, "domains: %q: %v", item.Value, err)
+			continue
+		}
+		d.Pos = p.pos(item)
+		if first, dup := seen[d.String()]; dup {
+			p.errorf(item, "domains: %q is listed twice (first at line %d)", item.Value, first.Line)
+			continue
+		}
+		seen[d.String()] = d.Pos
+		out = append(out, d)
 	}
 	return out
 }

@@ -93,7 +93,11 @@ type Flow struct {
 	To    Endpoint
 	Ports []PortRange    // empty means all traffic
 	CIDRs []netip.Prefix // narrows the world side; empty means all of world
-	Pos   Pos            // position of the flow item ("- from: ...")
+	// Domains narrows the world side (of a flow to world) to the addresses
+	// that matching names resolved to in lookups by the From zone; never
+	// given together with CIDRs.
+	Domains []Domain
+	Pos     Pos // position of the flow item ("- from: ...")
 }
 
 // Label is how explain, drops and metrics name a flow: its name, or "flow N" (1-based).

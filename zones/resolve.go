@@ -23,6 +23,17 @@ func resolveFlow(pf *parsedFlow, known map[string]bool, candidates []string, err
 	case pf.cidrsPos.Line > 0 && f.From.Kind != KindWorld && f.To.Kind != KindWorld:
 		errs.add(pf.cidrsPos, fmt.Sprintf("%s: cidrs is only valid when from or to is world", label))
 	}
+	if pf.domainsPos.Line == 0 {
+		return
+	}
+	switch {
+	case f.To.Kind != KindWorld && f.From.Kind == KindWorld:
+		errs.add(pf.domainsPos, fmt.Sprintf("%s: domains is only valid on flows to world (egress by name); for traffic from world use cidrs", label))
+	case f.To.Kind != KindWorld:
+		errs.add(pf.domainsPos, fmt.Sprintf("%s: domains is only valid when to is world", label))
+	case pf.cidrsPos.Line > 0:
+		errs.add(pf.domainsPos, fmt.Sprintf("%s: domains and cidrs cannot be given in one flow; split it into two flows", label))
+	}
 }
 
 func resolveEndpoint(names []nameAt, label string, known map[string]bool, candidates []string, errs *ErrorList) (Endpoint, bool) {

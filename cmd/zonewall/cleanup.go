@@ -18,8 +18,8 @@ func init() {
 		cmd := &cobra.Command{
 			Use:   "cleanup",
 			Short: "Delete zonewall's nftables tables (enforcement ends)",
-			Long: "Delete exactly zonewall's two nftables tables, `table inet zonewall` and\n" +
-				"`table bridge zonewall`, in this network namespace. Docker's tables and every\n" +
+			Long: "Delete exactly zonewall's nftables tables, `table inet zonewall`,\n" +
+				"`table bridge zonewall` and `table inet zonewall_dns`, in this network namespace. Docker's tables and every\n" +
 				"other table stay as they are, so containers are back to Docker's defaults at once.\n" +
 				"State (state_dir) and configuration are not touched.\n\n" +
 				"Stop the daemon first: a running daemon would rebuild its tables. cleanup\n" +
@@ -41,7 +41,7 @@ func init() {
 				if err := ap.Cleanup(); err != nil {
 					return fmt.Errorf("cleanup: %w", err)
 				}
-				fmt.Fprintln(cmd.OutOrStdout(), "deleted nftables tables inet zonewall and bridge zonewall (where present)")
+				fmt.Fprintln(cmd.OutOrStdout(), "deleted nftables tables inet zonewall, bridge zonewall and inet zonewall_dns (where present)")
 				return nil
 			},
 		}

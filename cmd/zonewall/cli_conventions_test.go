@@ -82,6 +82,15 @@ func TestDaemonDefaultsWithoutFlags(t *testing.T) {
 	if got.NflogGroup != 7005 || got.LogFormat != "text" || !got.LogDrops || got.Socket != "/run/zonewall/zonewall.sock" {
 		t.Errorf("config without daemon flags = %+v", got)
 	}
+	// log_drops is a configuration key like the others.
+	if err := os.WriteFile(conf, []byte("log_drops: false\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	root = newRootCommand()
+	root.SetArgs([]string{"--config", conf, "zwtest-capture"})
+	if err := root.Execute(); err != nil || got.LogDrops {
+		t.Errorf("log_drops: false: %v, LogDrops %v", err, got.LogDrops)
+	}
 }
 
 func TestCheckFileChecksItsDirectory(t *testing.T) {

@@ -122,15 +122,20 @@ func TestConfigEnvironment(t *testing.T) {
 
 func TestConfigFlags(t *testing.T) {
 	empty := writeConfig(t, "")
-	for _, args := range [][]string{
-		{"--config", empty, "--nflog-group", "0", "check", exampleZones},
-		{"--config", empty, "check", exampleZones, "--nflog-group", "0"},
-		{"--config", empty, "check", exampleZones, "--nflog-group", "70000"},
-		{"--config", empty, "--log-format", "yaml", "check", exampleZones},
+	// The daemon's settings are flags of run (and plan); the pre-run check
+	// refuses them before anything starts.
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--config", empty, "plan", "--nflog-group", "0"}, "--nflog-group: nflog_group: 0: netfilter log group out of range 1-65535"},
+		{[]string{"--config", empty, "plan", "--nflog-group", "70000"}, "nflog-group"},
+		{[]string{"--config", empty, "run", "--log-format", "yaml"}, `--log-format: log_format: "yaml": want text or json`},
+		{[]string{"run", "--config", empty, "--metrics-listen", "nowhere"}, `--metrics-listen: metrics_listen: "nowhere": want host:port`},
 	} {
-		code, _, stderr := run(t, args...)
-		if code != exitUsage || !strings.Contains(stderr, "--") {
-			t.Errorf("%q: exit %d, %q; want 2 naming the flag", args, code, stderr)
+		code, _, stderr := run(t, tc.args...)
+		if code != exitUsage || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%q: exit %d, %q; want 2 and %q", tc.args, code, stderr, tc.want)
 		}
 	}
 	// Global flags stand before or after the command.

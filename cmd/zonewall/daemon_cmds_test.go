@@ -38,7 +38,7 @@ func (f *fakeDaemon) Explain(r control.ExplainRequest) (control.ExplainResult, e
 	return res, nil
 }
 
-func startFakeDaemon(t *testing.T, f *fakeDaemon) string {
+func startFakeDaemon(t *testing.T, f control.Backend) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "zwtest-d-cli-")
 	if err != nil {
@@ -198,6 +198,15 @@ func TestAuditExitCodes(t *testing.T) {
 	out, _, code = runDaemonCLI(t, "--socket", clean, "audit")
 	if code != 0 || out != "no findings\n" {
 		t.Errorf("clean audit: code %d, %q", code, out)
+	}
+	// The Docker engine is shown (after the findings), with control
+	// characters from the daemon escaped; it is no finding by itself.
+	withDocker := startFakeDaemon(t, &fakeDaemon{audit: control.Audit{Findings: []control.Finding{},
+		Docker: &control.DockerEngine{Version: "29.0.0\x1b[2J", APIVersion: "1.52", FirewallBackend: "nftables", Support: "tested", Detail: "in CI"}}})
+	code, out, _ = run(t, "--config", writeConfig(t, ""), "--socket", withDocker, "audit")
+	assertEscaped(t, "audit's Docker line", out)
+	if code != 0 || !strings.HasPrefix(out, "no findings\nDocker 29.0.0") || !strings.HasSuffix(out, "(API 1.52, nftables backend): tested: in CI\n") {
+		t.Errorf("audit with Docker: code %d, %q", code, out)
 	}
 }
 

@@ -114,6 +114,11 @@ func dropSide(s control.DropSide) string {
 		return fmt.Sprintf("%s (%s, zone %s)", addr, who, zone)
 	case "unknown":
 		return "(unknown)"
+	case "world":
+		if s.Name != "" {
+			return fmt.Sprintf("%s (world, last resolved from %s)", addr, strconv.QuoteToGraphic(s.Name))
+		}
+		return fmt.Sprintf("%s (world)", addr)
 	default:
 		return fmt.Sprintf("%s (%s)", addr, s.Kind)
 	}

@@ -18,11 +18,12 @@ func init() {
 			Use:   "explain FROM TO [PROTO/PORT]",
 			Short: "Would this connection pass? Prints the verdict and the flow or reason",
 			Long: "Ask the running daemon whether a connection from FROM to TO would pass.\n" +
-				"FROM and TO: a container name or ID, a zone, an IP address, world, world:IP or host.\n" +
+				"FROM and TO: a container name or ID, a zone, an IP address, world, world:IP, world:NAME or host.\n" +
+				"world:NAME (a DNS name) is decided by the flows whose domains match it.\n" +
 				"PROTO/PORT: tcp/443, udp/53, icmp, icmpv6; omitted means any traffic.\n" +
 				"Exit code 0 for allow and deny alike, 1 for input it cannot understand;\n" +
 				"with --exit-code, 0 for allow and 1 for deny (for scripts: zonewall explain ... --exit-code && ...).",
-			Example: "  zonewall explain world shop-web-1 tcp/80\n  zonewall explain api world:203.0.113.7 tcp/443",
+			Example: "  zonewall explain world shop-web-1 tcp/80\n  zonewall explain api world:203.0.113.7 tcp/443\n  zonewall explain worker world:api.stripe.com tcp/443",
 			Args: func(cmd *cobra.Command, args []string) error {
 				if len(args) < 2 || len(args) > 3 {
 					return &usageError{fmt.Errorf("explain takes FROM TO [PROTO/PORT], got %d argument(s)", len(args))}
@@ -89,6 +90,9 @@ func describeResolved(r control.Resolved) string {
 		s += "world"
 		if r.Addr != "" && r.Addr != r.Input && "world:"+r.Addr != r.Input {
 			s += " " + r.Addr
+		}
+		if r.Name != "" {
+			s += ", DNS name " + r.Name
 		}
 	default:
 		s += r.Kind

@@ -33,7 +33,9 @@ type config struct {
 	LogFormat     string
 	LogLevel      string
 	NflogGroup    uint16
-	LogDrops      bool // drop records to the journal (or the log)
+	LogDrops      bool     // drop records to the journal (or the log)
+	DNSPort       uint16   // egress by name: the DNS forwarder's port; 0 turns it off
+	DNSUpstreams  []string // resolvers the forwarder asks; default: /etc/resolv.conf's
 }
 
 // app holds what every command shares.
@@ -157,5 +159,7 @@ func (a *app) config() config {
 		LogLevel:      v.GetString("log_level"),
 		NflogGroup:    uint16(v.GetUint("nflog_group")),
 		LogDrops:      v.GetBool("log_drops"),
+		DNSPort:       uint16(v.GetUint("dns_port")),
+		DNSUpstreams:  v.GetStringSlice("dns_upstreams"),
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"syscall"
@@ -18,6 +19,7 @@ import (
 	"github.com/zonewall/zonewall/enforcer"
 	"github.com/zonewall/zonewall/enforcer/control"
 	"github.com/zonewall/zonewall/enforcer/daemon"
+	"github.com/zonewall/zonewall/enforcer/dnsproxy"
 	"github.com/zonewall/zonewall/enforcer/docker"
 	"github.com/zonewall/zonewall/enforcer/metrics"
 	"github.com/zonewall/zonewall/enforcer/nflog"
@@ -91,14 +93,17 @@ func openRealParts(cfg config, log *slog.Logger) (daemonParts, func(), error) {
 		Inventory:       tracker,
 		RunInventory:    tracker.Run,
 		Stopper:         daemon.DockerStopper{CLI: cli},
+		DockerEngine:    func(ctx context.Context) (control.DockerEngine, error) { return dockerEngine(ctx, cli) },
 		Notify:          daemon.SystemdNotifier{Log: log},
 		DenyCounters:    applier.Counters,
 		FlowCounters:    allowedFlows(applier.AllowCounters),
 		BridgeNetfilter: daemon.BridgeNetfilter(log),
+		ConnEvents:      openConnEvents,
 		DockerUp:        dockerPing(cli),
 		StartDrops: func(ctx context.Context, d *daemon.Daemon, m *metrics.Metrics) {
 			startDropReader(ctx, cfg.NflogGroup, d, m, log)
 		},
+		NewNames: namesParts(cfg, log),
 	}, closeAll, nil
 }
 
@@ -135,8 +140,12 @@ type daemonParts struct {
 	DenyCounters    metrics.DenyCounterSource                                       // nil: no zonewall_denied_packets_total
 	FlowCounters    metrics.CounterSource                                           // nil: no zonewall_flow_*
 	BridgeNetfilter func() (string, error)                                          // nil: not checked
+	DockerEngine    func(context.Context) (control.DockerEngine, error)             // nil: not in audit
 	DockerUp        metrics.HealthSource                                            // nil: no zonewall_docker_up
 	StartDrops      func(ctx context.Context, d *daemon.Daemon, m *metrics.Metrics) // nil: no drop log
+	ConnEvents      func() (daemon.ConnReader, error)                               // nil: audit mode observes drops only
+	// NewNames sets up egress by name (nil: off); serve runs the forwarder.
+	NewNames func(source dnsproxy.Resolver) (names daemon.Names, serve func(context.Context), err error)
 }
 
 // runWith wires state, metrics, the control socket and the daemon, and
@@ -160,7 +169,29 @@ func runWith(ctx context.Context, cfg config, log *slog.Logger, parts daemonPart
 		m.SetCounterSource(parts.FlowCounters)
 	}
 
-	d, err := daemon.New(daemon.Config{
+	var d *daemon.Daemon
+	var names daemon.Names
+	var serveNames func(context.Context)
+	if parts.NewNames != nil {
+		var n daemon.Names
+		n, serveNames, err = parts.NewNames(func(a netip.Addr) (string, bool) {
+			if d == nil {
+				return "", false
+			}
+			return d.ZoneOfAddr(a)
+		})
+		if err != nil {
+			return err
+		}
+		if n != nil {
+			names = n // a typed nil would read as "on"
+		}
+	}
+	if ns, ok := names.(*daemon.DNSNames); ok {
+		m.SetNameSource(ns.Samples)
+	}
+	d, err = daemon.New(daemon.Config{
+		Names:           names,
 		ZonesDir:        cfg.ZonesDir,
 		Engine:          daemon.PolicyEngine{CompileFunc: parts.Compile},
 		Kernel:          parts.Kernel,
@@ -171,7 +202,9 @@ func runWith(ctx context.Context, cfg config, log *slog.Logger, parts daemonPart
 		Notify:          parts.Notify,
 		Metrics:         m,
 		BridgeNetfilter: parts.BridgeNetfilter,
+		DockerEngine:    parts.DockerEngine,
 		WatchZonesDir:   true,
+		ConnEvents:      parts.ConnEvents,
 		DropRecords:     dropRecorder(cfg, log),
 	})
 	if err != nil {
@@ -196,6 +229,9 @@ func runWith(ctx context.Context, cfg config, log *slog.Logger, parts daemonPart
 	}()
 	if parts.StartDrops != nil {
 		parts.StartDrops(ctx, d, m)
+	}
+	if serveNames != nil {
+		go serveNames(ctx)
 	}
 	if cfg.MetricsListen != "" {
 		serveMetrics(ctx, cfg.MetricsListen, m, log)
@@ -317,6 +353,8 @@ var daemonDefaults = map[string]any{
 	"log_level":      "info",
 	"nflog_group":    7001,
 	"log_drops":      true,
+	"dns_port":       53530,
+	"dns_upstreams":  "",
 }
 
 // addDockerFlags adds the flags of commands that read Docker's containers
@@ -333,4 +371,17 @@ func addDaemonFlags(f *pflag.FlagSet) {
 	f.String("log-format", "text", "log format: text or json")
 	f.String("log-level", "info", "log level: debug, info, warn, error")
 	f.Bool("log-drops", true, "record each drop in the journal (or the log outside systemd), rate limited")
+	f.Uint16("dns-port", 53530, "port of the DNS forwarder for domain flows (containers' DNS is redirected to it); 0: off")
+	f.StringSlice("dns-upstreams", nil, "resolvers the DNS forwarder asks, host:port (default: the nameservers of /etc/resolv.conf)")
+}
+
+// dockerEngine describes the Docker Engine for `zonewall audit`.
+func dockerEngine(ctx context.Context, cli *client.Client) (control.DockerEngine, error) {
+	e, err := docker.ReadEngineInfo(ctx, cli)
+	if err != nil {
+		return control.DockerEngine{}, err
+	}
+	support, detail := e.Support()
+	return control.DockerEngine{Version: e.Version, APIVersion: e.APIVersion, FirewallBackend: e.FirewallBackend,
+		Support: string(support), Detail: detail}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,7 +21,8 @@ func init() {
 			Use:   "status",
 			Short: "Show what the running daemon enforces",
 			Long: "From the running daemon: mode, policy source and age, the last reload error if any,\n" +
-				"zones with their member containers, reported containers, and the last apply.",
+				"zones with their member containers, reported containers, and the last apply.\n" +
+				"Exits 1 when the daemon is degraded (no valid policy, Docker unreachable, last apply failed).",
 			Args: noArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
 				st, err := daemonClient(a).Status(cmd.Context())
@@ -28,9 +30,15 @@ func init() {
 					return daemonError(err)
 				}
 				if outFmt.JSON() {
-					return writeJSONOut(cmd.OutOrStdout(), st)
+					if err := writeJSONOut(cmd.OutOrStdout(), st); err != nil {
+						return err
+					}
+				} else {
+					printStatus(cmd.OutOrStdout(), st, time.Now())
 				}
-				printStatus(cmd.OutOrStdout(), st, time.Now())
+				if len(st.Degraded) > 0 {
+					return &exitError{code: exitFailure, msg: "zonewall: degraded: " + strings.Join(st.Degraded, "; ")}
+				}
 				return nil
 			},
 		}
@@ -59,6 +67,12 @@ func printStatus(w io.Writer, st control.Status, now time.Time) {
 	mode := st.Mode
 	if mode == "" {
 		mode = "none (no valid policy)"
+	}
+	if len(st.Degraded) > 0 {
+		fmt.Fprintf(w, "DEGRADED:\n")
+		for _, d := range st.Degraded {
+			fmt.Fprintf(w, "  %s\n", d)
+		}
 	}
 	fmt.Fprintf(w, "mode:          %s\n", mode)
 	p := st.Policy
@@ -106,6 +120,13 @@ func printStatus(w io.Writer, st control.Status, now time.Time) {
 	}
 	fmt.Fprintf(w, "applies:       %d (%d failed), drift repairs: %d\n", st.Applies, st.ApplyFailures, st.DriftRepairs)
 	fmt.Fprintf(w, "reconciles:    %d compiles, %d unchanged (no kernel transaction)\n", st.Compiles, st.Unchanged)
+	if st.Observing != "" {
+		o := st.Observations
+		fmt.Fprintf(w, "observing:     %s; %d of at most %d observations, %d evicted\n", st.Observing, o.Keys, o.Cap, o.Evictions)
+		if o.SetAside != "" {
+			fmt.Fprintf(w, "               an unreadable observation file was set aside as %s\n", o.SetAside)
+		}
+	}
 	if len(st.StoppedHostNet) > 0 {
 		fmt.Fprintf(w, "stopped (host network): %s\n", strings.Join(st.StoppedHostNet, ", "))
 	}
@@ -128,6 +149,12 @@ func printStatus(w io.Writer, st control.Status, now time.Time) {
 			list = "-"
 		}
 		fmt.Fprintf(w, "  %s (%d): %s\n", z.Name, len(z.Members), list)
+	}
+	if len(st.Names) > 0 {
+		fmt.Fprintf(w, "\nnames (egress by DNS name; live addresses per zone and name):\n")
+		for _, n := range st.Names {
+			fmt.Fprintf(w, "  %s  %s: %d address(es), until %s\n", n.Zone, strconv.QuoteToGraphic(n.Name), n.LiveAddrs, n.Expires.UTC().Format(time.RFC3339))
+		}
 	}
 	fmt.Fprintf(w, "\nreported (%d):\n", len(st.Reported))
 	printFindings(w, st.Reported, "  ")

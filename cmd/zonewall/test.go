@@ -120,14 +120,13 @@ func zoneFileMixUp(arg, dir string) error {
 // looksLikeZoneFile reports a YAML mapping with zone-file keys and no
 // "expect"; anything else is left to the test-file parser and its errors.
 func looksLikeZoneFile(path string) bool {
-	f, err := os.Open(path)
+	// Read as test files are read: a FIFO is never opened, size bounded.
+	data, err := zones.ReadRegularFile(path, policytest.MaxFileSize)
 	if err != nil {
 		return false
 	}
-	defer f.Close()
 	var top map[string]yaml.Node
-	// Bounded read: only the top-level keys matter.
-	if err := yaml.NewDecoder(io.LimitReader(f, 1<<20)).Decode(&top); err != nil {
+	if err := yaml.Unmarshal(data, &top); err != nil {
 		return false
 	}
 	if _, ok := top["expect"]; ok {

@@ -122,6 +122,6 @@ route_world
 
 if [ "$INSTALL_ZONEWALL" = 1 ]; then
   log "installing zonewall with the example policy"
-  run "$SRC/deploy/install.sh" --example ${BINARY:+--binary "$BINARY"}
+  run "$SRC/deploy/install.sh" --example --enforce ${BINARY:+--binary "$BINARY"}
 fi
 log "host ready"

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"syscall"
 	"time"
 )
@@ -65,6 +66,17 @@ func (c *Client) Explain(ctx context.Context, req ExplainRequest) (ExplainResult
 func (c *Client) Audit(ctx context.Context) (Audit, error) {
 	var a Audit
 	return a, c.do(ctx, http.MethodGet, pathAudit, nil, &a)
+}
+
+// Observations fetches the recorded connections; since > 0 keeps only those
+// seen in that last span.
+func (c *Client) Observations(ctx context.Context, since time.Duration) (Observations, error) {
+	var o Observations
+	path := pathObs
+	if since > 0 {
+		path += "?since=" + url.QueryEscape(since.String())
+	}
+	return o, c.do(ctx, http.MethodGet, path, nil, &o)
 }
 
 // Drops calls fn for every recent drop and, with follow, for every new one

@@ -25,6 +25,12 @@ type Backend interface {
 	FollowDrops(ctx context.Context) <-chan Drop
 }
 
+// ObservationsBackend is a Backend that records connections for `zonewall
+// learn`; since > 0 keeps only what was seen in that last span.
+type ObservationsBackend interface {
+	Observations(since time.Duration) Observations
+}
+
 // BadRequestError is invalid input from the caller (exit code 1, not a daemon failure).
 type BadRequestError struct{ Msg string }
 
@@ -36,6 +42,7 @@ const (
 	pathExplain = "/v1/explain"
 	pathAudit   = "/v1/audit"
 	pathDrops   = "/v1/drops"
+	pathObs     = "/v1/observations"
 )
 
 // Server serves a Backend on a unix socket.
@@ -79,6 +86,7 @@ func Listen(path string, b Backend, log *slog.Logger) (*Server, error) {
 	mux.HandleFunc("POST "+pathExplain, s.explain)
 	mux.HandleFunc("GET "+pathAudit, s.audit)
 	mux.HandleFunc("GET "+pathDrops, s.drops)
+	mux.HandleFunc("GET "+pathObs, s.observations)
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	return s, nil
 }
@@ -127,6 +135,24 @@ func (s *Server) explain(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeJSON(w, http.StatusOK, res)
 	}
+}
+
+func (s *Server) observations(w http.ResponseWriter, r *http.Request) {
+	ob, ok := s.b.(ObservationsBackend)
+	if !ok {
+		writeError(w, http.StatusNotImplemented, "this daemon records no observations")
+		return
+	}
+	var since time.Duration
+	if v := r.URL.Query().Get("since"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("since %q: want a duration such as 30m or 24h", v))
+			return
+		}
+		since = d
+	}
+	writeJSON(w, http.StatusOK, ob.Observations(since))
 }
 
 // drops answers the recent drops that match the query (DropQuery) as

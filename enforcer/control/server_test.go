@@ -224,3 +224,35 @@ func TestDropsMatchingFiltersOnTheServer(t *testing.T) {
 		t.Fatalf("bad direction: %v, want BadRequestError", err)
 	}
 }
+
+// Followed drops pass the same filters as the backlog.
+func TestFollowedDropsAreFiltered(t *testing.T) {
+	path, b := serve(t)
+	c := NewClient(path)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	seen := make(chan string, 8)
+	done := make(chan error, 1)
+	db := DropSide{Kind: "container", Zone: "db"}
+	go func() {
+		done <- c.DropsMatching(ctx, DropQuery{Follow: true, Zone: "db"}, func(d Drop) error { seen <- d.Prefix; return nil })
+	}()
+	deadline := time.Now().Add(2 * time.Second)
+	for !b.push(Drop{Prefix: "web-only", Src: DropSide{Kind: "container", Zone: "web"}, Dst: DropSide{Kind: "world"}}) {
+		if time.Now().After(deadline) {
+			t.Fatal("follower never subscribed")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	b.push(Drop{Prefix: "to-db", Src: DropSide{Kind: "world"}, Dst: db})
+	select {
+	case p := <-seen:
+		if p != "to-db" {
+			t.Fatalf("first followed drop %q, want to-db (the backlog's and web-only do not match)", p)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("matching drop not streamed")
+	}
+	cancel()
+	<-done
+}

@@ -5,7 +5,11 @@
 // commands can print them without importing the daemon.
 package control
 
-import "time"
+import (
+	"time"
+
+	"github.com/zonewall/zonewall/enforcer/observe"
+)
 
 // Status is what `zonewall status` shows.
 type Status struct {
@@ -25,8 +29,24 @@ type Status struct {
 	ReloadFailures  int           `json:"reload_failures"`
 	VerifyFailures  int           `json:"verify_failures"`                // drift checks that could not run
 	StoppedHostNet  []string      `json:"stopped_host_network,omitempty"` // containers stopped by host_network: stop
+	Names           []NameStatus  `json:"names,omitempty"`                // egress by name: resolved names per zone
 	StartedAt       time.Time     `json:"started_at"`
 	Uptime          time.Duration `json:"uptime_ns"`
+	// Degraded lists why the daemon does not enforce what it should (no
+	// valid policy, Docker unreachable, the last apply failed); empty when
+	// healthy. `zonewall status` exits 1 when it is not empty.
+	Degraded []string `json:"degraded,omitempty"`
+	// Observing says how connections are recorded for `zonewall learn`.
+	Observing    string        `json:"observing,omitempty"`
+	Observations observe.Stats `json:"observations"`
+}
+
+// Observations is what `zonewall learn` reads.
+type Observations struct {
+	Mode      string                `json:"mode"`
+	Observing string                `json:"observing"` // how connections are recorded now
+	Stats     observe.Stats         `json:"stats"`
+	Items     []observe.Observation `json:"items"`
 }
 
 // PolicyStatus describes the policy being enforced.
@@ -63,7 +83,7 @@ type Member struct {
 
 // Finding is something zonewall reports about a container, a network or the host.
 type Finding struct {
-	Kind        string `json:"kind"` // unzoned, conflict, host-network, default-bridge, unfilterable, no-veth, unreachable-flow, published-port, br-netfilter
+	Kind        string `json:"kind"` // unzoned, conflict, host-network, default-bridge, unfilterable, no-veth, unreachable-flow, published-port, br-netfilter, docker-version
 	Container   string `json:"container,omitempty"`
 	ContainerID string `json:"container_id,omitempty"`
 	Detail      string `json:"detail"`
@@ -111,6 +131,7 @@ type Resolved struct {
 	Zone      string `json:"zone,omitempty"`
 	Container string `json:"container,omitempty"`
 	Addr      string `json:"addr,omitempty"`
+	Name      string `json:"name,omitempty"` // world:NAME: a DNS name, decided by domain flows
 	Note      string `json:"note,omitempty"` // e.g. "unzoned", "conflict: web, api"
 	// DefaultBridge: the container is on Docker's default bridge, where
 	// settings.default_bridge alone decides.
@@ -141,9 +162,33 @@ type DropSide struct {
 	ContainerID string `json:"container_id,omitempty"`
 	Service     string `json:"service,omitempty"`
 	Zone        string `json:"zone,omitempty"`
+	// Name is, for a world address, the DNS name it was last resolved
+	// from by zonewall's forwarder (egress by name).
+	Name string `json:"name,omitempty"`
+}
+
+// NameStatus is one DNS name a zone resolved and how many of its addresses
+// the kernel holds open now (egress by name).
+type NameStatus struct {
+	Zone      string    `json:"zone"`
+	Name      string    `json:"name"`
+	LiveAddrs int       `json:"live_addrs"`
+	Expires   time.Time `json:"expires"` // when the last of them expires
 }
 
 // Audit is the outcome of `zonewall audit`.
 type Audit struct {
 	Findings []Finding `json:"findings"`
+	// Docker is the engine the daemon follows; nil when it did not answer.
+	Docker *DockerEngine `json:"docker,omitempty"`
+}
+
+// DockerEngine is the Docker Engine the daemon follows, and how far
+// zonewall is proven against it.
+type DockerEngine struct {
+	Version         string `json:"version"`
+	APIVersion      string `json:"api_version"`
+	FirewallBackend string `json:"firewall_backend"` // iptables, nftables, iptables+firewalld
+	Support         string `json:"support"`          // tested, untested, unsupported
+	Detail          string `json:"detail"`
 }

@@ -1,9 +1,11 @@
 package daemon
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/zonewall/zonewall/enforcer"
 	"github.com/zonewall/zonewall/enforcer/control"
@@ -26,6 +28,11 @@ func (d *Daemon) Audit() control.Audit {
 	if pol != nil && v != nil {
 		findings = append(findings, d.unreachablePublished(pol.p, v)...)
 	}
+	engine := d.dockerEngine()
+	if engine != nil && engine.Support == "unsupported" {
+		findings = append(findings, control.Finding{Kind: "docker-version",
+			Detail: fmt.Sprintf("Docker %s (API %s, %s backend): %s", engine.Version, engine.APIVersion, engine.FirewallBackend, engine.Detail)})
+	}
 	sort.SliceStable(findings, func(i, j int) bool {
 		if findings[i].Kind != findings[j].Kind {
 			return findings[i].Kind < findings[j].Kind
@@ -35,7 +42,23 @@ func (d *Daemon) Audit() control.Audit {
 	if findings == nil {
 		findings = []control.Finding{}
 	}
-	return control.Audit{Findings: findings}
+	return control.Audit{Findings: findings, Docker: engine}
+}
+
+// dockerEngine asks Docker for its version now (it may have been upgraded
+// since the daemon started); nil when it is not configured or unreachable.
+func (d *Daemon) dockerEngine() *control.DockerEngine {
+	if d.cfg.DockerEngine == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	e, err := d.cfg.DockerEngine(ctx)
+	if err != nil {
+		d.cfg.Log.Warn("audit: Docker version", "err", err)
+		return nil
+	}
+	return &e
 }
 
 // unreachablePublished finds ports Docker publishes on every host interface

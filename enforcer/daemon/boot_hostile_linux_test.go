@@ -41,7 +41,9 @@ func TestKernelBootWithHostileZonesDir(t *testing.T) {
 
 	h := newHarness(t, zonesYAML)
 	h.inv.synced.Store(true)
-	h.inv.add(testContainer("aaaa1111", "web-1", "shop", "172.30.0.2"))
+	web := testContainer("aaaa1111", "web-1", "shop", "172.30.0.2")
+	web.Endpoints[0].MAC = "02:42:ac:1e:00:02" // a port is known with its MAC (else it has no elements)
+	h.inv.add(web)
 	h.start(func(c *Config) { c.Engine, c.Kernel = engine, newKernel() })
 	h.waitFor("first apply", func() bool { return h.d.Status().Applies == 1 })
 	h.stopDaemon()
@@ -75,7 +77,7 @@ func TestKernelBootWithHostileZonesDir(t *testing.T) {
 		t.Fatalf("tables at READY = %v, want inet and bridge zonewall", got)
 	}
 	out, err := exec.Command("ip", "netns", "exec", ns, "nft", "list", "table", "bridge", "zonewall").CombinedOutput()
-	if err != nil || !strings.Contains(string(out), `"vethaaaa" . 172.30.0.2`) {
+	if err != nil || !strings.Contains(string(out), `"vethaaaa" . 02:42:ac:1e:00:02 . 172.30.0.2 : `) {
 		t.Fatalf("bridge table after boot (err %v), want the saved container port:\n%s", err, out)
 	}
 	h2.waitFor("zone files judged", func() bool { return h2.d.Status().Policy.LastError != nil })

@@ -19,7 +19,7 @@ type hangingEngine struct {
 	release chan struct{}
 }
 
-func (e hangingEngine) Load(dir string) (*zones.Policy, error) {
+func (e hangingEngine) Load(dir string) (*zones.Policy, []zones.Source, error) {
 	if dir == e.dir {
 		<-e.release
 	}

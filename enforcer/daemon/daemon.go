@@ -23,6 +23,7 @@ import (
 
 	"github.com/zonewall/zonewall/enforcer"
 	"github.com/zonewall/zonewall/enforcer/control"
+	"github.com/zonewall/zonewall/enforcer/observe"
 	"github.com/zonewall/zonewall/enforcer/state"
 	"github.com/zonewall/zonewall/zones"
 )
@@ -39,20 +40,26 @@ type Config struct {
 	Stopper ContainerStopper // nil: host_network: stop only reports
 	Notify  Notifier         // nil: no service manager
 	Metrics Metrics          // nil: not exported
+	Names   Names            // nil: no egress by name (domain flows open nothing)
 
 	// BridgeNetfilter checks that br_netfilter hands bridged traffic to the
 	// inet hooks: a short state for status ("on", ...), or why it does not.
 	BridgeNetfilter func() (string, error)
 	// HostAddrs lists this host's own addresses (explain, drops).
 	HostAddrs func() []netip.Addr
+	// DockerEngine describes the Docker Engine for audit; nil: not reported.
+	DockerEngine func(context.Context) (control.DockerEngine, error)
 
 	MinInterval    time.Duration // between two applies once Burst is used up; default 20ms
 	Burst          int           // applies that may run back to back; default 4
 	VerifyInterval time.Duration // drift check; default 500ms
 	ReloadDebounce time.Duration // zone-file events settle; default 50ms
-	RetryMin       time.Duration // first retry after a failed apply; default 100ms
-	RetryMax       time.Duration // retry backoff cap; default 5s
-	DropBuffer     int           // recent drops kept; default 1000
+	// ZonesPollInterval is how often zones_dir is re-resolved and its files
+	// compared, for swaps and changes whose events were missed; default 1s.
+	ZonesPollInterval time.Duration
+	RetryMin          time.Duration // first retry after a failed apply; default 100ms
+	RetryMax          time.Duration // retry backoff cap; default 5s
+	DropBuffer        int           // recent drops kept; default 1000
 	// DropRecords gets a record of each drop (the journal), at most
 	// DropRecordRate per second after a burst of DropRecordBurst; nil: none.
 	DropRecords     DropRecorder
@@ -60,6 +67,12 @@ type Config struct {
 	DropRecordBurst int     // default DefaultDropRecordBurst
 	// WatchZonesDir enables fsnotify on ZonesDir (SIGHUP works regardless).
 	WatchZonesDir bool
+
+	// ConnEvents opens the kernel's new-connection events, read in audit
+	// mode to observe every connection (observe.go); nil: drops only.
+	ConnEvents          func() (ConnReader, error)
+	ObserveCap          int           // distinct observations kept; default observe.DefaultCap
+	ObserveSaveInterval time.Duration // how often changed observations are saved; default 10s
 }
 
 func (c *Config) setDefaults() {
@@ -71,11 +84,13 @@ func (c *Config) setDefaults() {
 	def(&c.MinInterval, 20*time.Millisecond)
 	def(&c.VerifyInterval, 500*time.Millisecond)
 	def(&c.ReloadDebounce, 50*time.Millisecond)
+	def(&c.ZonesPollInterval, time.Second)
 	def(&c.RetryMin, 100*time.Millisecond)
 	def(&c.RetryMax, 5*time.Second)
 	if c.Burst <= 0 {
 		c.Burst = 4
 	}
+	def(&c.ObserveSaveInterval, 10*time.Second)
 	if c.DropBuffer <= 0 {
 		c.DropBuffer = 1000
 	}
@@ -146,6 +161,7 @@ type Daemon struct {
 	recordLimit *recordLimiter // of cfg.DropRecords
 	saver       *saver
 	hostStops   hostNetStops // settings.host_network: stop
+	obs         *observer
 }
 
 // loadedPolicy is a valid policy and where it came from.
@@ -171,9 +187,11 @@ func New(cfg Config) (*Daemon, error) {
 		needFull:    true, // the first apply of a daemon is always a full rebuild
 		drops:       newDropLog(cfg.DropBuffer),
 		recordLimit: newRecordLimiter(cfg.DropRecordRate, cfg.DropRecordBurst),
+		obs:         &observer{store: observe.New(cfg.ObserveCap)},
 	}
 	if cfg.Store != nil {
 		d.saver = newSaver(cfg.Store, cfg.Log)
+		d.obs.path = observationsPath(cfg.Store.Dir())
 	}
 	return d, nil
 }
@@ -203,17 +221,23 @@ func (d *Daemon) Run(ctx context.Context) error {
 	// that was enforcing before a reboot is enforcing again first.
 	d.bootFromState()
 	d.checkBridgeNetfilter()
-	d.loadInitialPolicy()
-	if d.saver != nil {
-		go d.saver.run(ctx)
-	}
+	// Watch before the first read, so no change falls between the two.
 	if d.cfg.WatchZonesDir {
 		if err := d.watchZonesDir(ctx); err != nil {
 			d.log.Warn("zone files are not watched; send SIGHUP after changing them", "dir", d.cfg.ZonesDir, "err", err)
 		}
 	}
+	d.loadInitialPolicy()
+	d.loadObservations()
+	d.updateObserving(ctx)
+	go d.saveObservations(ctx)
+	if d.saver != nil {
+		go d.saver.run(ctx)
+	}
 	d.loop(ctx)
 	d.cfg.Notify.Stopping()
+	d.stopObserving()
+	d.flushObservations()
 	if d.saver != nil {
 		d.saver.flush()
 	}
@@ -266,7 +290,9 @@ func (d *Daemon) loop(ctx context.Context) {
 					reloadPending = false
 				}
 				limit.take(now)
-				switch d.sync(ctx) {
+				res := d.sync(ctx)
+				d.updateObserving(ctx) // the mode may have changed with the policy
+				switch res {
 				case syncDone:
 					dirty, notBefore = false, time.Time{}
 				case syncWaiting:
@@ -379,6 +405,7 @@ func (d *Daemon) sync(ctx context.Context) syncResult {
 	if err == nil {
 		d.applied.policy, d.applied.inv, d.applied.rev = pol.p, inv, rev
 		d.baselineOf = nil
+		d.enforceNames(pol.p, rs)
 	}
 
 	v := d.buildView(pol.p, inv)

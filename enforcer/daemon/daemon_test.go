@@ -204,16 +204,27 @@ func TestBaselineRetriedAfterFailure(t *testing.T) {
 
 // No zone files and no saved policy: nothing to enforce, READY anyway (a
 // held-back READY would only stall Docker's start), and nothing applied.
-func TestReadyWithoutAnyPolicy(t *testing.T) {
+// Without a valid policy and without a saved ruleset, the daemon is not
+// ready (the unit fails to start, visibly) and applies nothing; it becomes
+// ready once valid zone files appear.
+func TestNotReadyWithoutAnyPolicy(t *testing.T) {
 	h := newHarness(t, "")
 	h.start(nil)
-	h.waitFor("READY", func() bool { return h.notify.ready.Load() == 1 })
 	h.inv.synced.Store(true)
 	h.d.Changed()
 	time.Sleep(100 * time.Millisecond)
 	if n := h.applyCount(); n != 0 {
 		t.Fatalf("%d applies without a policy, want 0", n)
 	}
+	if n := h.notify.ready.Load(); n != 0 {
+		t.Fatalf("READY sent %d times without a policy or saved ruleset", n)
+	}
+	if d := h.d.Status().Degraded; len(d) == 0 {
+		t.Error("status not degraded without a policy")
+	}
+	h.writeZones(zonesYAML)
+	h.d.Reload()
+	h.waitFor("READY", func() bool { return h.notify.ready.Load() == 1 })
 }
 
 func TestBurstIsCoalesced(t *testing.T) {

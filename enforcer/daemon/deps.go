@@ -23,6 +23,13 @@ type Inventory interface {
 	Snapshot() enforcer.Inventory
 }
 
+// DockerHealth is implemented by inventories that know whether Docker
+// answers (enforcer/docker's Tracker): Unreachable says why not, "" when it
+// does. Status reports it as degraded.
+type DockerHealth interface {
+	Unreachable() string
+}
+
 // RevisionedInventory is implemented by inventories that number their
 // snapshots (enforcer/docker's Tracker): equal nonzero revisions mean equal
 // inventories, so a sync after an event that changed nothing compares two
@@ -44,9 +51,12 @@ type DropOriginer interface {
 
 // Engine is the pure policy side: zone files and compilation.
 type Engine interface {
-	// Load reads a zone-file directory; the error lists every problem
-	// (one "file:line:col: message" each, via Unwrap() []error or lines).
-	Load(dir string) (*zones.Policy, error)
+	// Load reads a zone-file directory once and returns the policy and the
+	// files it was parsed from; the error lists every problem (one
+	// "file:line:col: message" each, via Unwrap() []error or lines).
+	Load(dir string) (*zones.Policy, []zones.Source, error)
+	// Parse is Load of zone files held in memory (the saved policy).
+	Parse(files []zones.Source) (*zones.Policy, error)
 	// Compile builds the ruleset for p and inv, and what must be reported.
 	Compile(p *zones.Policy, inv enforcer.Inventory) (Ruleset, []control.Finding)
 	ZoneOf(p *zones.Policy, c zones.Container) zones.Membership
@@ -67,6 +77,18 @@ type Kernel interface {
 	// was last applied (deleted, flushed or changed by someone else), and
 	// err != nil when the check itself failed.
 	Verify() (drift error, err error)
+}
+
+// Names is egress by name: zonewall's DNS forwarder and the kernel's DNS
+// table (cmd/zonewall wires enforcer/dnsproxy and enforcer/nft).
+type Names interface {
+	// Enforce follows the policy and the zone numbering (zone name -> id)
+	// of the ruleset the kernel just took.
+	Enforce(p *zones.Policy, zoneIDs map[string]uint8) error
+	// Status lists per zone the names resolved and their live addresses.
+	Status() []control.NameStatus
+	// NameOf is the name a world address was last resolved from, or "".
+	NameOf(addr netip.Addr) string
 }
 
 // ContainerStopper stops containers (settings.host_network: stop).

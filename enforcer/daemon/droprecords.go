@@ -127,6 +127,19 @@ func dropFields(d control.Drop, suppressed uint64) [][2]string {
 			f = append(f, [2]string{prefix + "port", strconv.Itoa(int(s.Port))})
 		}
 	}
+	// The container the drop concerns, for a plain ZONEWALL_CONTAINER=
+	// search: the source when it is one (it opened the connection), else
+	// the destination.
+	if subject := d.Src; subject.Kind == "container" || d.Dst.Kind == "container" {
+		if subject.Kind != "container" {
+			subject = d.Dst
+		}
+		zone := subject.Zone
+		if zone == "" {
+			zone = "unzoned"
+		}
+		f = append(f, [2]string{"container", subject.Container}, [2]string{"zone", zone})
+	}
 	side("src_", d.Src)
 	side("dst_", d.Dst)
 	if suppressed > 0 {

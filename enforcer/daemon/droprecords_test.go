@@ -110,6 +110,7 @@ func TestDropRecordFieldsAndMessage(t *testing.T) {
 	}
 	for k, v := range map[string]string{
 		"flow": "web -> unzoned tcp/5432", "direction": "internal", "reason": "no-flow-container",
+		"container": "shop-web-1", "zone": "web",
 		"src_container": "shop-web-1", "src_zone": "web", "dst_container": "shop-db-1", "dst_zone": "unzoned", "suppressed": "3",
 	} {
 		if fields[k] != v {
@@ -129,6 +130,15 @@ func TestDropRecordFieldsAndMessage(t *testing.T) {
 	}
 	var sb strings.Builder
 	LogDrops{Log: slog.New(slog.NewTextHandler(&sb, nil))}.RecordDrop(d, 0)
+	// Ingress: the destination is the container the drop concerns.
+	in := control.Drop{Proto: "tcp", Src: control.DropSide{Kind: "world", Addr: "198.51.100.2"}, Dst: d.Dst}
+	got := map[string]string{}
+	for _, kv := range dropFields(in, 0) {
+		got[kv[0]] = kv[1]
+	}
+	if got["container"] != "shop-db-1" || got["zone"] != "unzoned" || got["direction"] != "ingress" {
+		t.Errorf("ingress fields %v", got)
+	}
 	if !strings.Contains(sb.String(), `msg="would-be drop (audit mode)"`) || !strings.Contains(sb.String(), "dst_zone=unzoned") {
 		t.Errorf("log record %q", sb.String())
 	}

@@ -37,7 +37,11 @@ func (d *Daemon) RecordDrop(p DropPacket) {
 		// or not classified yet, not traffic from the world.
 		dr.Direction = control.DirectionUnknown
 	}
+	if dr.Dst.Kind == "world" && d.cfg.Names != nil {
+		dr.Dst.Name = d.cfg.Names.NameOf(p.Dst)
+	}
 	d.drops.add(dr)
+	d.recordDropObservation(v, p)
 	if d.cfg.DropRecords != nil {
 		if ok, suppressed := d.recordLimit.allow(time.Now()); ok {
 			d.cfg.DropRecords.RecordDrop(dr, suppressed)

@@ -14,13 +14,14 @@ type PolicyEngine struct {
 
 var _ Engine = PolicyEngine{}
 
-// Load reads a zone-file directory with zones.Load.
-func (PolicyEngine) Load(dir string) (*zones.Policy, error) {
-	p, err := zones.Load(dir)
-	if err != nil {
-		return nil, err
-	}
-	return p, nil
+// Load reads a zone-file directory with zones.LoadDir.
+func (PolicyEngine) Load(dir string) (*zones.Policy, []zones.Source, error) {
+	return zones.LoadDir(dir)
+}
+
+// Parse parses zone files in memory with zones.Parse.
+func (PolicyEngine) Parse(files []zones.Source) (*zones.Policy, error) {
+	return zones.Parse(files)
 }
 
 // Compile calls CompileFunc.

@@ -36,6 +36,9 @@ func (d *Daemon) Explain(req control.ExplainRequest) (control.ExplainResult, err
 	if err != nil {
 		return control.ExplainResult{}, &control.BadRequestError{Msg: "TO: " + err.Error()}
 	}
+	if fromPeer.Name != "" {
+		return control.ExplainResult{}, &control.BadRequestError{Msg: "FROM: " + zones.ErrNameAsSource.Error()}
+	}
 	dec, ok := decideDefaultBridge(settingsOf(pol.p), from, to, fromPeer)
 	if !ok {
 		dec = d.cfg.Engine.Decide(pol.p, fromPeer, toPeer, proto, port)
@@ -95,12 +98,15 @@ func (v *view) resolve(s string) (control.Resolved, zones.Peer, error) {
 		r.Kind = "world"
 		return r, zones.Peer{Kind: zones.KindWorld}, nil
 	case strings.HasPrefix(s, "world:"):
-		a, err := netip.ParseAddr(strings.TrimPrefix(s, "world:"))
+		p, err := zones.ParseWorldPeer(strings.TrimPrefix(s, "world:"))
 		if err != nil {
-			return r, zones.Peer{}, fmt.Errorf("%q: not an IP address after world:", s)
+			return r, zones.Peer{}, err
 		}
-		r.Kind, r.Addr = "world", a.String()
-		return r, zones.Peer{Kind: zones.KindWorld, Addr: a}, nil
+		r.Kind, r.Name = "world", p.Name
+		if p.Addr.IsValid() {
+			r.Addr = p.Addr.String()
+		}
+		return r, p, nil
 	case s == "host":
 		r.Kind = "host"
 		return r, zones.Peer{Kind: zones.KindHost}, nil

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"errors"
 	"net/netip"
 	"strings"
@@ -33,7 +34,7 @@ func syncedHarness(t *testing.T, zoneFile string) *harness {
 }
 
 func TestExplain(t *testing.T) {
-	h := syncedHarness(t, zonesYAML)
+	h := syncedHarness(t, zonesYAML+"  - {name: by-name, from: web, to: world, domains: [api.example.com], ports: [tcp/443]}\n")
 	cases := []struct {
 		from, to, port string
 		allow          bool
@@ -51,6 +52,9 @@ func TestExplain(t *testing.T) {
 		{"world:203.0.113.9", "web", "tcp/80", true, "public-web", "world"},
 		{"203.0.113.9", "web", "tcp/80", true, "public-web", "world"},
 		{"web", "world:169.254.169.254", "tcp/80", false, "metadata", "zone"},
+		{"web-1", "world:API.example.com", "tcp/443", true, `flow "by-name" (`, "container"},
+		{"web", "world:x.api.example.com", "tcp/443", false, "no flow from web to world:x.api.example.com", "zone"},
+		{"db-1", "world:api.example.com", "tcp/443", false, "no flow from db to world:api.example.com", "container"},
 	}
 	for _, c := range cases {
 		res, err := h.d.Explain(control.ExplainRequest{From: c.from, To: c.to, Port: c.port})
@@ -79,6 +83,8 @@ func TestExplainBadInput(t *testing.T) {
 		{From: "web", To: "db", Port: "tcp/70000"},
 		{From: "web", To: "db", Port: "sctp/5"},
 		{From: "world:nope", To: "db"},
+		{From: "world:1.2.3", To: "db"},
+		{From: "web", To: "world:*.example.com"},
 		{From: "", To: "db"},
 	} {
 		_, err := h.d.Explain(req)
@@ -210,5 +216,42 @@ func TestExplainDefaultBridge(t *testing.T) {
 	res, _ = h.d.Explain(control.ExplainRequest{From: "host", To: "web-old", Port: "tcp/80"})
 	if !res.Allow || !strings.Contains(res.Reason, "host_to_containers") {
 		t.Fatalf("host -> default-bridge container = %+v; want allow by host_to_containers", res)
+	}
+}
+
+func TestAuditDockerEngine(t *testing.T) {
+	h := syncedHarness(t, zonesYAML)
+	engine := func(e control.DockerEngine, err error) {
+		h.d.cfg.DockerEngine = func(context.Context) (control.DockerEngine, error) { return e, err }
+	}
+	docker := func(a control.Audit) []string {
+		var out []string
+		for _, f := range a.Findings {
+			if f.Kind == "docker-version" {
+				out = append(out, f.Detail)
+			}
+		}
+		return out
+	}
+
+	// Not configured, or Docker unreachable: nothing said about Docker.
+	if a := h.d.Audit(); a.Docker != nil || docker(a) != nil {
+		t.Errorf("no DockerEngine: %+v, %v", a.Docker, docker(a))
+	}
+	engine(control.DockerEngine{}, errors.New("connection refused"))
+	if a := h.d.Audit(); a.Docker != nil || docker(a) != nil {
+		t.Errorf("unreachable Docker: %+v, %v", a.Docker, docker(a))
+	}
+	// Tested and untested engines are reported, not findings.
+	for _, support := range []string{"tested", "untested"} {
+		engine(control.DockerEngine{Version: "29.0.0", APIVersion: "1.52", FirewallBackend: "nftables", Support: support}, nil)
+		if a := h.d.Audit(); a.Docker == nil || a.Docker.Support != support || docker(a) != nil {
+			t.Errorf("%s: %+v, findings %v", support, a.Docker, docker(a))
+		}
+	}
+	// An unsupported one is a finding (audit exits 3).
+	engine(control.DockerEngine{Version: "19.03.15", APIVersion: "1.40", FirewallBackend: "iptables", Support: "unsupported", Detail: "too old"}, nil)
+	if got := docker(h.d.Audit()); len(got) != 1 || !strings.Contains(got[0], "Docker 19.03.15 (API 1.40, iptables backend): too old") {
+		t.Errorf("unsupported: findings %v", got)
 	}
 }

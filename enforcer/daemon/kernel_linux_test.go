@@ -33,7 +33,13 @@ var netnsSeq atomic.Int32
 // returns an open fd of it.
 func throwawayNetns(t *testing.T) (name string, fd int) {
 	t.Helper()
-	name = fmt.Sprintf("zwtest-w-%d-%d", os.Getpid(), netnsSeq.Add(1))
+	return throwawayNetnsPrefixed(t, "zwtest-w-")
+}
+
+// throwawayNetnsPrefixed is throwawayNetns with a name prefix of the caller's.
+func throwawayNetnsPrefixed(t *testing.T, prefix string) (name string, fd int) {
+	t.Helper()
+	name = fmt.Sprintf("%s%d-%d", prefix, os.Getpid(), netnsSeq.Add(1))
 	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
 		t.Fatalf("ip netns add: %v: %s", err, out)
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -46,13 +45,10 @@ func (d *Daemon) loadInitialPolicy() {
 // true; on failure the previous policy stays in force and the error is kept
 // for status.
 func (d *Daemon) reloadPolicy() bool {
-	// Load validates first: it is bounded against hostile files. The
-	// snapshot for state_dir reads the same files by the same rule.
-	p, err := d.cfg.Engine.Load(d.cfg.ZonesDir)
-	var files state.Policy
-	if err == nil {
-		files, err = state.ReadPolicyDir(d.cfg.ZonesDir)
-	}
+	// One read of the directory (bounded against hostile files) gives both
+	// the policy and the copy of its files saved to state_dir.
+	p, srcs, err := d.cfg.Engine.Load(d.cfg.ZonesDir)
+	files := state.PolicyFromSources(d.cfg.ZonesDir, srcs)
 	if err == nil {
 		if _, serr := os.Stat(d.cfg.ZonesDir); serr != nil {
 			err = fmt.Errorf("zones_dir: %w", serr)
@@ -87,20 +83,10 @@ func (d *Daemon) reloadPolicy() bool {
 	return true
 }
 
-// loadSaved restores saved zone files into state_dir/restore and loads them,
-// so positions in messages name a stable path.
+// loadSaved parses the saved zone files from memory; messages name them
+// by the directory they were read from.
 func (d *Daemon) loadSaved(saved state.Policy) (*zones.Policy, error) {
-	dir := filepath.Join(d.cfg.Store.Dir(), "restore")
-	if err := os.RemoveAll(dir); err != nil {
-		return nil, fmt.Errorf("clear restore dir: %w", err)
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("restore dir: %w", err)
-	}
-	if err := saved.WriteTo(dir); err != nil {
-		return nil, err
-	}
-	p, err := d.cfg.Engine.Load(dir)
+	p, err := d.cfg.Engine.Parse(saved.Sources())
 	if err != nil {
 		return nil, fmt.Errorf("load saved policy: %w", err)
 	}

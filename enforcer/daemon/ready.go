@@ -12,10 +12,11 @@ import (
 //   - a fail-closed baseline applied (no state: the policy compiled with an
 //     empty inventory, so every container port is unknown and dropped
 //     until Docker's inventory arrives),
-//   - the first apply from Docker's inventory,
-// or, when there is no valid policy at all, at once with an error in the
-// log: there is nothing to enforce, and holding back READY would only
-// deadlock Docker's start.
+//   - the first apply from Docker's inventory.
+// With no valid policy and no saved ruleset there is nothing to enforce,
+// and READY is held back (readyWithoutPolicy): the unit's TimeoutStartSec
+// fails the start, visibly; Docker, ordered after it but not requiring it,
+// still starts.
 
 // applyBaseline programs the fail-closed ruleset of pol for a host whose
 // containers are not known yet. It is not saved to state_dir: the state is
@@ -38,16 +39,21 @@ func (d *Daemon) applyBaseline(pol *loadedPolicy) error {
 	return nil
 }
 
-// readyWithoutPolicy sends READY=1 when no valid policy exists (no usable
-// zone files and none saved in state_dir), once, with a loud error.
+// readyWithoutPolicy handles a daemon with no valid policy at all (no
+// usable zone files, none saved in state_dir, no saved ruleset restored):
+// it does not report ready, so the service manager sees a unit that failed
+// to start rather than one that protects nothing; status reports it as
+// degraded. READY follows the first apply once valid zone files appear.
 func (d *Daemon) readyWithoutPolicy() {
 	if d.warnedNoPolicy {
 		return
 	}
 	d.warnedNoPolicy = true
-	d.log.Error("NOTHING IS ENFORCED: no valid zone files and no saved policy; whatever zonewall tables the kernel holds stay as they are until the zone files are fixed",
+	if d.enforcing {
+		return // a saved ruleset was restored and is enforced (READY was sent)
+	}
+	d.log.Error("NOTHING IS ENFORCED: no valid zone files, no saved policy and no saved ruleset; not reporting ready until valid zone files appear",
 		"zones_dir", d.cfg.ZonesDir)
-	d.notifyReady()
 }
 
 // notifyReady sends READY=1 once.

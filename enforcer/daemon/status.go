@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/zonewall/zonewall/enforcer/control"
@@ -29,10 +30,16 @@ func (d *Daemon) Status() control.Status {
 		StartedAt:       d.started,
 		Uptime:          now.Sub(d.started),
 	}
+	if d.cfg.Names != nil {
+		s.Names = d.cfg.Names.Status()
+	}
 	if d.lastApply != nil {
 		la := *d.lastApply
 		s.LastApply = &la
 	}
+	s.Degraded = d.degradedLocked(now)
+	s.Observing, _ = d.observeHow()
+	s.Observations = d.obs.store.Stats()
 	if p := d.policy; p != nil {
 		s.Mode = p.p.Settings.Mode
 		s.Policy.Source = p.source
@@ -50,4 +57,31 @@ func (d *Daemon) Status() control.Status {
 		}
 	}
 	return s
+}
+
+// dockerGrace is how long after start an inventory not read yet is normal
+// (Docker starting, the first listing) rather than a degraded state.
+const dockerGrace = 10 * time.Second
+
+// degradedLocked lists why the daemon does not enforce what it should.
+func (d *Daemon) degradedLocked(now time.Time) []string {
+	var out []string
+	if d.policy == nil {
+		msg := "no valid policy: nothing is enforced from " + d.cfg.ZonesDir
+		if d.reloadErr != nil && len(d.reloadErr.Errors) > 0 {
+			msg += " (" + d.reloadErr.Errors[0] + ")"
+		}
+		out = append(out, msg)
+	}
+	if h, ok := d.cfg.Inventory.(DockerHealth); ok {
+		if why := h.Unreachable(); why != "" {
+			out = append(out, "docker unreachable: "+why)
+		}
+	} else if !d.cfg.Inventory.Synced() && now.Sub(d.started) > dockerGrace {
+		out = append(out, fmt.Sprintf("docker not read %s after start", now.Sub(d.started).Round(time.Second)))
+	}
+	if d.lastApply != nil && d.lastApply.Error != "" {
+		out = append(out, "last apply failed: "+d.lastApply.Error)
+	}
+	return out
 }

@@ -23,7 +23,7 @@ type benchEngine struct {
 	p *zones.Policy
 }
 
-func (e benchEngine) Load(string) (*zones.Policy, error) { return e.p, nil }
+func (e benchEngine) Load(string) (*zones.Policy, []zones.Source, error) { return e.p, nil, nil }
 
 // benchKernel accepts every ruleset and signals each apply.
 type benchKernel struct{ applied chan struct{} }

@@ -11,7 +11,12 @@
 //     container's lock for its whole start, so an inspect would wait for the
 //     process to run.
 //   - An endpoint's addresses and MAC: NetworkInspect at the "network connect"
-//     event, which Docker emits before the container's process starts.
+//     event, which Docker emits before the container's process starts. The
+//     inspect runs beside the event loop (its cost grows with the network's
+//     containers); if Docker configures the endpoint in its sandbox first,
+//     the kernel's view is taken meanwhile, bound to the container by the
+//     cgroup of the process in the sandbox, and the inspect confirms or
+//     overrides it (connect.go).
 //   - The endpoint's host-side veth (the bridge port): netlink. At "network
 //     connect" the veth's peer is still in the host namespace with a random
 //     MAC (verified on Docker 20.10); Docker moves it into the container's

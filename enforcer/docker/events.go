@@ -131,9 +131,12 @@ func (t *Tracker) onNetwork(ctx context.Context, m events.Message) bool {
 		_, ok := tc.eps[nid]
 		delete(tc.eps, nid)
 		delete(tc.provisional, nid)
+		tc.dropPendingLocked(nid)
 		tc.dirty = true
 		return ok
-	case events.ActionCreate, events.ActionConnect:
+	case events.ActionConnect:
+		return t.startConnect(ctx, nid, m.Actor.Attributes["container"], time.Now())
+	case events.ActionCreate:
 		start := time.Now()
 		changed := t.refreshNetwork(ctx, nid, m.Actor.Attributes["container"])
 		t.log.Debug("network event handled", "event", m.Action, "network", m.Actor.Attributes["name"],

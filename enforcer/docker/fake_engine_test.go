@@ -3,6 +3,8 @@ package docker
 import (
 	"context"
 	"errors"
+	"maps"
+	"net/netip"
 	"sync"
 
 	"github.com/docker/docker/api/types/container"
@@ -23,6 +25,9 @@ type fakeEngine struct {
 	calls      map[string]int
 	// inspectFails makes the next NetworkInspect calls fail (not "not found").
 	inspectFails int
+	// inspectGate, when set, holds every NetworkInspect until it can
+	// receive from it (a slow daemon).
+	inspectGate chan struct{}
 }
 
 type fakeSub struct {
@@ -51,7 +56,17 @@ func (f *fakeEngine) NetworkList(_ context.Context, _ network.ListOptions) ([]ne
 	return out, nil
 }
 
-func (f *fakeEngine) NetworkInspect(_ context.Context, id string, _ network.InspectOptions) (network.Inspect, error) {
+func (f *fakeEngine) NetworkInspect(ctx context.Context, id string, _ network.InspectOptions) (network.Inspect, error) {
+	f.mu.Lock()
+	gate := f.inspectGate
+	f.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return network.Inspect{}, ctx.Err()
+		}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls["NetworkInspect"]++
@@ -66,6 +81,7 @@ func (f *fakeEngine) NetworkInspect(_ context.Context, id string, _ network.Insp
 	if !ok {
 		return network.Inspect{}, errdefs.NotFound(errors.New("no such network"))
 	}
+	n.Containers = maps.Clone(n.Containers) // callers read it after we change it
 	return n, nil
 }
 
@@ -201,6 +217,52 @@ func (f *fakeEngine) disconnect(nid, cid string) {
 type fakePorts struct {
 	mu    sync.Mutex
 	veths map[string]map[string]string // bridge -> veth -> peer MAC
+	// sandboxed: veths whose peer is configured in a sandbox, and the
+	// container whose process lives there.
+	sandboxed map[string]fakeSandbox
+	notify    func(bridge string) // Watch's callback, once Watch runs
+}
+
+type fakeSandbox struct {
+	bridge, owner string
+	port          sandboxPort
+}
+
+// configure shows veth's peer up in container owner's sandbox with mac and
+// the addresses (what Docker's prestart hook leaves), and announces it.
+func (p *fakePorts) configure(bridge, veth, owner, mac, v4, v6 string) {
+	sp := sandboxPort{Veth: veth, MAC: mac}
+	sp.IPv4, _ = netip.ParseAddr(v4)
+	sp.IPv6, _ = netip.ParseAddr(v6)
+	p.mu.Lock()
+	if p.sandboxed == nil {
+		p.sandboxed = map[string]fakeSandbox{}
+	}
+	p.sandboxed[veth] = fakeSandbox{bridge: bridge, owner: owner, port: sp}
+	notify := p.notify
+	p.mu.Unlock()
+	p.set(bridge, mac, veth)
+	if notify != nil {
+		notify(bridge)
+	}
+}
+
+func (p *fakePorts) Sandboxed(bridge string, claimed map[string]bool) ([]sandboxPort, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []sandboxPort
+	for veth, sb := range p.sandboxed {
+		if sb.bridge == bridge && !claimed[veth] {
+			out = append(out, sb.port)
+		}
+	}
+	return out, nil
+}
+
+func (p *fakePorts) OwnedBy(sp sandboxPort, id string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sandboxed[sp.Veth].owner == id
 }
 
 func newFakePorts() *fakePorts { return &fakePorts{veths: map[string]map[string]string{}} }
@@ -258,7 +320,10 @@ func (p *fakePorts) Find(bridge string, want []string, claimed map[string]bool) 
 	return out, nil
 }
 
-func (p *fakePorts) Watch(ctx context.Context, _ func(string)) error {
+func (p *fakePorts) Watch(ctx context.Context, changed func(string)) error {
+	p.mu.Lock()
+	p.notify = changed
+	p.mu.Unlock()
 	<-ctx.Done()
 	return ctx.Err()
 }

@@ -34,6 +34,11 @@ func (t *Tracker) follow(ctx context.Context, changed func(), bridges <-chan str
 	}
 	t.mu.RUnlock()
 	msgs, errs := t.eng.Events(sub, opts)
+	// Inspects of connect events report here (connect.go); results of an
+	// earlier subscription are dropped with its channel.
+	t.inspected = make(chan inspectResult, 64)
+	defer func() { t.inspected = nil }()
+	inspected := t.inspected
 
 	if err := t.fullSync(ctx); err != nil {
 		return err
@@ -86,7 +91,18 @@ func (t *Tracker) follow(ctx context.Context, changed func(), bridges <-chan str
 			if !ok {
 				return errStreamEnded
 			}
-			if t.handle(ctx, m) {
+			if t.handle(sub, m) { // sub: inspects still running when the stream ends are cancelled
+				changed()
+			}
+			if t.needResync.Swap(false) {
+				if err := t.fullSync(ctx); err != nil {
+					return err
+				}
+				changed()
+			}
+			armRetry()
+		case r := <-inspected:
+			if t.applyInspect(r) {
 				changed()
 			}
 			if t.needResync.Swap(false) {

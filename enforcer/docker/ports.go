@@ -23,6 +23,13 @@ type portFinder interface {
 	// bridge that belongs to it; MACs not found yet are absent. claimed
 	// holds the veths known endpoints own already.
 	Find(bridge string, want []string, claimed map[string]bool) (map[string]portMatch, error)
+	// Sandboxed lists the veths on bridge, none of claimed, whose peer is
+	// up in a sandbox namespace with its addresses (one IPv4, at most one
+	// global IPv6): endpoints as the kernel shows them (connect.go).
+	Sandboxed(bridge string, claimed map[string]bool) ([]sandboxPort, error)
+	// OwnedBy reports whether a process of container id lives in the
+	// port's sandbox namespace.
+	OwnedBy(p sandboxPort, id string) bool
 	// Watch calls changed with a bridge's name whenever a veth is attached
 	// to or removed from it, until ctx ends.
 	Watch(ctx context.Context, changed func(bridge string)) error
@@ -46,6 +53,8 @@ type netlinkPorts struct {
 
 	mu      sync.Mutex
 	sandbox map[int]*netlink.Handle // netnsid -> handle in that namespace
+	pathOf  map[int]string          // netnsid -> its sandbox file
+	opened  map[string]bool         // sandbox files whose netnsid is in sandbox
 	peerMAC map[int]string          // host veth ifindex -> confirmed peer MAC
 }
 
@@ -58,7 +67,8 @@ func newNetlinkPortsAt(host netns.NsHandle, dir string) (*netlinkPorts, error) {
 	if err != nil {
 		return nil, fmt.Errorf("netlink handle: %w", err)
 	}
-	return &netlinkPorts{dir: dir, hostNS: host, host: h, sandbox: map[int]*netlink.Handle{}, peerMAC: map[int]string{}}, nil
+	return &netlinkPorts{dir: dir, hostNS: host, host: h, sandbox: map[int]*netlink.Handle{},
+		pathOf: map[int]string{}, opened: map[string]bool{}, peerMAC: map[int]string{}}, nil
 }
 
 func (p *netlinkPorts) Close() {
@@ -66,7 +76,7 @@ func (p *netlinkPorts) Close() {
 	defer p.mu.Unlock()
 	for id, h := range p.sandbox {
 		h.Close()
-		delete(p.sandbox, id)
+		p.forgetSandbox(id)
 	}
 	p.host.Close()
 }
@@ -159,9 +169,15 @@ func (p *netlinkPorts) prune(links []netlink.Link) {
 	for id, h := range p.sandbox {
 		if !nsids[id] {
 			h.Close()
-			delete(p.sandbox, id)
+			p.forgetSandbox(id)
 		}
 	}
+}
+
+func (p *netlinkPorts) forgetSandbox(id int) {
+	delete(p.sandbox, id)
+	delete(p.opened, p.pathOf[id])
+	delete(p.pathOf, id)
 }
 
 // readPeerMAC reads the MAC of a veth's peer, in the host namespace
@@ -188,7 +204,9 @@ func (p *netlinkPorts) readPeerMAC(nsid, peerIndex int, host map[int]netlink.Lin
 }
 
 // sandboxHandle returns a handle in the namespace with that netnsid,
-// rescanning Docker's sandbox files when the id is new.
+// opening Docker's sandbox files not opened yet when the id is new (only
+// those: with many containers, reopening every sandbox would delay a new
+// container's classification).
 func (p *netlinkPorts) sandboxHandle(nsid int) (*netlink.Handle, error) {
 	if h, ok := p.sandbox[nsid]; ok {
 		return h, nil
@@ -198,16 +216,35 @@ func (p *netlinkPorts) sandboxHandle(nsid int) (*netlink.Handle, error) {
 		return nil, fmt.Errorf("read %s: %w", p.dir, err)
 	}
 	for _, e := range entries {
-		h, id, err := p.openSandbox(filepath.Join(p.dir, e.Name()))
+		path := filepath.Join(p.dir, e.Name())
+		if p.opened[path] {
+			continue
+		}
+		h, id, err := p.openSandbox(path)
 		if err != nil || h == nil {
 			continue // sandbox being removed, or no veth crossed into it yet
 		}
 		if old, ok := p.sandbox[id]; ok {
 			old.Close() // a stale handle whose id the kernel has reused
+			p.forgetSandbox(id)
 		}
-		p.sandbox[id] = h
+		p.sandbox[id], p.pathOf[id], p.opened[path] = h, path, true
 	}
 	return p.sandbox[nsid], nil
+}
+
+// prefetch opens the sandbox a veth's peer lives in as soon as the veth
+// shows up. Docker 28 and later create the veth with its peer inside the
+// container's namespace well before the "network connect" event (which
+// comes when the peer already carries the endpoint's MAC), so that the
+// lookup at the event is one link read.
+func (p *netlinkPorts) prefetch(nsid int) {
+	if nsid < 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, _ = p.sandboxHandle(nsid)
 }
 
 // openSandbox opens a netlink handle in the namespace at path and returns it
@@ -263,6 +300,8 @@ func (p *netlinkPorts) Watch(ctx context.Context, changed func(bridge string)) e
 			}
 			if u.Header.Type == unix.RTM_DELLINK {
 				p.forget(a.Index)
+			} else {
+				p.prefetch(a.NetNsID)
 			}
 			name, ok := names[a.MasterIndex]
 			if !ok {

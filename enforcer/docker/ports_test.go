@@ -17,6 +17,8 @@ const (
 	nsHost = "zwtest-e-ph"
 	nsSb1  = "zwtest-e-ps1"
 	nsSb2  = "zwtest-e-ps2"
+	nsSb3  = "zwtest-e-ps3"
+	macC   = "02:42:0a:e7:63:04"
 	macA   = "02:42:0a:e7:63:02"
 	macB   = "02:42:0a:e7:63:03"
 )
@@ -35,7 +37,7 @@ func TestNetlinkPortsInNamespaces(t *testing.T) {
 		}
 		t.Skip("needs root")
 	}
-	for _, ns := range []string{nsHost, nsSb1, nsSb2} {
+	for _, ns := range []string{nsHost, nsSb1, nsSb2, nsSb3} {
 		_ = exec.Command("ip", "netns", "del", ns).Run() // leftovers
 		ipCmd(t, "netns", "add", ns)
 		t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", ns).Run() })
@@ -99,5 +101,34 @@ func TestNetlinkPortsInNamespaces(t *testing.T) {
 	}
 	if len(p.sandbox) != 1 {
 		t.Fatalf("%d sandbox handles open, want 1", len(p.sandbox))
+	}
+
+	// Docker 28 and later create the veth with its peer inside the sandbox
+	// (no provisional match is possible) and set the MAC before "network
+	// connect": the watch opens the new sandbox as soon as the veth shows.
+	for len(notified) > 0 {
+		<-notified
+	}
+	ipCmd(t, "-n", nsHost, "link", "add", "v3h", "type", "veth", "peer", "name", "v3c", "netns", nsSb3)
+	ipCmd(t, "-n", nsHost, "link", "set", "v3h", "master", "zwbr0")
+	select {
+	case <-notified:
+	case <-time.After(2 * time.Second):
+		t.Fatal("no link notification for a veth created with its peer in a sandbox")
+	}
+	v3h, err := p.host.LinkByName("v3h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.mu.Lock()
+	_, prefetched := p.sandbox[v3h.Attrs().NetNsID]
+	p.mu.Unlock()
+	if !prefetched {
+		t.Fatalf("sandbox of v3h (netnsid %d) not opened on its link notification", v3h.Attrs().NetNsID)
+	}
+	ipCmd(t, "-n", nsSb3, "link", "set", "v3c", "address", macC, "up")
+	m, err = p.Find("zwbr0", []string{macC}, map[string]bool{"v1h": true})
+	if err != nil || m[macC] != (portMatch{Veth: "v3h", Verified: true}) {
+		t.Fatalf("peer created in its sandbox: got %+v, %v; want v3h verified", m, err)
 	}
 }

@@ -46,6 +46,7 @@ func (t *Tracker) resolvePorts(bridge string) bool {
 	if t.ports == nil {
 		return false
 	}
+	fromSandbox := t.resolveFromSandboxes(bridge)
 	found := map[string]map[string]portMatch{}
 	for br, s := range t.pendingBridges() {
 		if bridge != "" && br != bridge {
@@ -61,11 +62,11 @@ func (t *Tracker) resolvePorts(bridge string) bool {
 		}
 	}
 	if len(found) == 0 {
-		return false
+		return fromSandbox
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	changed := false
+	changed := fromSandbox
 	for _, tc := range t.containers {
 		for nid, ep := range tc.eps {
 			m, ok := found[ep.Bridge][ep.MAC]

@@ -27,9 +27,10 @@ type Tracker struct {
 	// snapshots (withheld.go); 0 publishes it at once.
 	vethGrace time.Duration
 
-	synced atomic.Bool
-	resync chan chan error // Resync requests served by Run's loop
-	syncMu sync.Mutex      // one full listing at a time
+	synced  atomic.Bool
+	downErr atomic.Pointer[string] // why Docker does not answer; nil while it does
+	resync  chan chan error        // Resync requests served by Run's loop
+	syncMu  sync.Mutex             // one full listing at a time
 	// needResync is set when an event could not be applied (an API call
 	// failed): only a full listing can make up for it.
 	needResync atomic.Bool
@@ -46,6 +47,11 @@ type Tracker struct {
 	revCounter   uint64
 	snap         snapCache
 	awaiting     map[string]*tracked // containers with withheld endpoints (withheld.go)
+
+	// Connect events (connect.go): the loop's channel for inspect results
+	// (nil: no loop runs, inspect at once) and the generation counter.
+	inspected chan inspectResult
+	connects  uint64
 }
 
 // tracked is one container; its endpoints are kept by network ID because
@@ -59,6 +65,11 @@ type tracked struct {
 	// without a known veth was seen; snapshots leave it out for a grace
 	// period (withheld.go).
 	vethWait map[string]time.Time
+	// pending: connects waiting for their inspect (or the kernel);
+	// unconfirmed: endpoints read from the kernel, by the generation of
+	// the connect whose inspect will confirm them (connect.go).
+	pending     map[string]pendingConnect
+	unconfirmed map[string]uint64
 }
 
 // setFromList takes a ContainerList entry. Attached endpoints mean Docker
@@ -66,7 +77,7 @@ type tracked struct {
 // completes), and its process may send packets before the start event.
 func (tc *tracked) setFromList(s container.Summary) {
 	tc.c = toContainer(s)
-	tc.c.Running = tc.c.Running || len(tc.eps) > 0
+	tc.c.Running = tc.c.Running || len(tc.eps) > 0 || len(tc.pending) > 0
 	tc.dirty = true
 }
 
@@ -161,10 +172,12 @@ func (t *Tracker) Run(ctx context.Context, changed func()) error {
 
 	wait := t.backoff
 	for {
-		err := t.follow(ctx, changed, bridges, func() { wait = t.backoff })
+		err := t.follow(ctx, changed, bridges, func() { wait = t.backoff; t.downErr.Store(nil) })
 		if ctx.Err() != nil {
 			return nil
 		}
+		msg := fmt.Sprint(err)
+		t.downErr.Store(&msg)
 		t.log.Warn("docker unreachable or event stream lost; retrying", "err", err, "retry_in", wait.String())
 		select {
 		case <-ctx.Done():
@@ -198,3 +211,12 @@ func (t *Tracker) watchPorts(ctx context.Context, bridges chan<- string) {
 
 // errStreamEnded marks the event stream closing without an error.
 var errStreamEnded = errors.New("event stream ended")
+
+// Unreachable says why Docker does not answer ("" while it does): the
+// error of the last failed subscription or listing, until one succeeds.
+func (t *Tracker) Unreachable() string {
+	if p := t.downErr.Load(); p != nil {
+		return *p
+	}
+	return ""
+}

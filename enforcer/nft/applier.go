@@ -221,17 +221,23 @@ func (a *Applier) Cleanup() error {
 	defer a.mu.Unlock()
 	a.full, a.applied = true, nil
 	var errs error
-	for _, fam := range []nftables.TableFamily{nftables.TableFamilyINet, nftables.TableFamilyBridge} {
-		if _, err := a.conn.ListTableOfFamily(a.table, fam); err != nil {
+	// The DNS table (egress by name) goes too: without the daemon nothing
+	// would keep its elements in step with the policy.
+	for _, t := range []nftables.Table{
+		{Family: nftables.TableFamilyINet, Name: a.table},
+		{Family: nftables.TableFamilyBridge, Name: a.table},
+		{Family: nftables.TableFamilyINet, Name: DNSTableName(a.table)},
+	} {
+		if _, err := a.conn.ListTableOfFamily(t.Name, t.Family); err != nil {
 			if errors.Is(err, unix.ENOENT) {
 				continue
 			}
-			errs = errors.Join(errs, fmt.Errorf("looking up table %s: %w", a.table, err))
+			errs = errors.Join(errs, fmt.Errorf("looking up table %s: %w", t.Name, err))
 			continue
 		}
-		a.conn.DelTable(&nftables.Table{Family: fam, Name: a.table})
+		a.conn.DelTable(&t)
 		if err := a.conn.Flush(); err != nil {
-			errs = errors.Join(errs, fmt.Errorf("deleting table %s: %w", a.table, err))
+			errs = errors.Join(errs, fmt.Errorf("deleting table %s: %w", t.Name, err))
 		}
 	}
 	return errs

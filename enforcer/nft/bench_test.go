@@ -77,3 +77,33 @@ func BenchmarkApplyOneChange(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkVerifyContent: a drift check when the generation moved (the
+// whole content is listed and compared), and when it did not.
+func BenchmarkVerifyContent(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
+			a := benchApplier(b)
+			rs := benchRuleset(n)
+			if _, err := a.Apply(rs); err != nil {
+				b.Fatal(err)
+			}
+			report(b, rs)
+			b.Run("gen-moved", func(b *testing.B) {
+				for b.Loop() {
+					a.gen = 0
+					if d, err := a.Verify(); d != nil || err != nil {
+						b.Fatal(d, err)
+					}
+				}
+			})
+			b.Run("gen-same", func(b *testing.B) {
+				for b.Loop() {
+					if d, err := a.Verify(); d != nil || err != nil {
+						b.Fatal(d, err)
+					}
+				}
+			})
+		})
+	}
+}

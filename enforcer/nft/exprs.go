@@ -86,6 +86,13 @@ func matchExprs(m enforcer.Match, sets map[string]*nftables.Set) ([]expr.Any, er
 			zoneMask(reg1),
 			&expr.Cmp{Op: cmpOp(m.Negate), Register: reg1, Data: binary.NativeEndian.AppendUint32(nil, m.Value)},
 		}, nil
+	case enforcer.MatchMarkBit:
+		return []expr.Any{
+			&expr.Meta{Key: expr.MetaKeyMARK, Register: reg1},
+			&expr.Bitwise{SourceRegister: reg1, DestRegister: reg1, Len: 4,
+				Mask: binary.NativeEndian.AppendUint32(nil, m.Bit), Xor: make([]byte, 4)},
+			&expr.Cmp{Op: expr.CmpOpNeq, Register: reg1, Data: make([]byte, 4)},
+		}, nil
 	case enforcer.MatchEtherType:
 		out := []expr.Any{&expr.Payload{DestRegister: reg1, Base: expr.PayloadBaseLLHeader, Offset: 12, Len: 2}}
 		if !m.Negate && len(m.Types) != 1 {

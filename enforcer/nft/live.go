@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"reflect"
 	"strings"
 	"syscall"
 
@@ -17,10 +18,10 @@ import (
 
 // Live renders our tables as the kernel holds them now, in the same format
 // as Ruleset.String, so that `zonewall plan` can diff planned against live
-// line by line: set contents are read and decoded from the kernel; chains
-// and rules are recognised as the static part Compile builds for the mode
-// and log group found in the kernel (verified chain by chain by rule
-// count), and a chain that differs says so. Tables that do not exist are
+// line by line: set contents are read and decoded from the kernel; every
+// kernel rule is compared by content with the static part Compile builds
+// for the mode and log group found in the kernel and rendered as that rule
+// when equal, else as a comment spelling out the kernel's expressions. Tables that do not exist are
 // skipped; no tables gives "". If the live tables are not recognisable at
 // all, the output of `nft list table` is returned instead.
 func (a *Applier) Live() (string, error) {
@@ -82,8 +83,10 @@ func (a *Applier) liveModeAndGroup(t *nftables.Table) (uint16, string, bool) {
 	return 0, "", false
 }
 
-// fillLive puts the kernel's elements into ref's sets and marks chains
-// whose rule count differs from ref's.
+// fillLive puts the kernel's elements into ref's sets and its rules into
+// ref's chains: a kernel rule whose content (see content.go) equals one of
+// ours is rendered as ours, any other is rendered as a comment holding the
+// kernel's expressions, so the output is what the kernel holds.
 func (a *Applier) fillLive(kt *nftables.Table, t *enforcer.Table) error {
 	for _, s := range t.Sets {
 		ks, err := a.conn.GetSetByName(kt, s.Name)
@@ -102,13 +105,53 @@ func (a *Applier) fillLive(kt *nftables.Table, t *enforcer.Table) error {
 		}
 		s.Sort()
 	}
+	refs := setRefs(t)
 	for _, c := range t.Chains {
 		rules, err := a.conn.GetRules(kt, &nftables.Chain{Name: c.Name, Table: kt})
-		if err != nil || len(rules) != len(c.Rules) {
-			c.Rules = []*enforcer.Rule{{Comment: fmt.Sprintf("live chain differs: %d rules, %d expected", len(rules), len(c.Rules))}}
+		if err != nil {
+			c.Rules = []*enforcer.Rule{{Comment: "chain missing in the kernel"}}
+			continue
 		}
+		want, err := expectedRules(t, c, refs)
+		if err != nil {
+			return err
+		}
+		c.Rules = liveRules(kt.Family, c.Rules, want, rules)
 	}
 	return nil
+}
+
+// liveRules maps the kernel's rules, in the kernel's order, to ours where
+// their content is equal (matched in order), else to a foreign rule.
+func liveRules(fam nftables.TableFamily, ours []*enforcer.Rule, want [][]byte, have []*nftables.Rule) []*enforcer.Rule {
+	out := make([]*enforcer.Rule, 0, len(have))
+	next := 0
+	for _, r := range have {
+		b, err := ruleBytes(fam, r.Exprs)
+		found := -1
+		for k := next; err == nil && k < len(want); k++ {
+			if bytes.Equal(b, want[k]) {
+				found = k
+				break
+			}
+		}
+		if found < 0 {
+			out = append(out, &enforcer.Rule{Comment: "not zonewall's: " + describeExprs(r.Exprs)})
+			continue
+		}
+		out = append(out, ours[found])
+		next = found + 1
+	}
+	return out
+}
+
+// describeExprs spells out expressions we cannot render as our own rule.
+func describeExprs(exprs []expr.Any) string {
+	parts := make([]string, len(exprs))
+	for i, e := range exprs {
+		parts[i] = strings.TrimPrefix(fmt.Sprintf("%T%+v", e, reflect.Indirect(reflect.ValueOf(e)).Interface()), "*expr.")
+	}
+	return strings.Join(parts, " ")
 }
 
 // nftListing is the fallback: `nft list table` for both families.

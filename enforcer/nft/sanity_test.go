@@ -45,7 +45,8 @@ func TestKernelLabSanity(t *testing.T) {
 	if out, err := s.nft("delete", "element", "inet", "zonewall", "zone_of4", "{", s.db.ip4.String(), "}"); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	if live, _ = s.a.Live(); strings.Contains(live, s.db.ip4.String()+" :") {
+	// (in the inet table: the bridge's port_addr4 maps the address too)
+	if live, _ = s.a.Live(); strings.Contains(live[strings.Index(live, "table inet"):], s.db.ip4.String()+" :") {
 		t.Errorf("Live still shows a deleted element")
 	}
 }

@@ -16,7 +16,8 @@ func (e *DriftError) Error() string { return "nftables drift: " + e.Reason }
 // Verify checks that the kernel still holds what we applied. It returns a
 // non-nil *DriftError on drift (the next Apply then rebuilds), and an error
 // when the check itself failed. Cheap when nothing changed since our last
-// apply: the ruleset generation is compared first.
+// apply: the ruleset generation is compared first, and only when it moved
+// is the content (every rule and set element) listed and compared.
 func (a *Applier) Verify() (*DriftError, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -42,8 +43,8 @@ func (a *Applier) Verify() (*DriftError, error) {
 	return nil, nil
 }
 
-// compare lists our tables, chains, rules and sets and compares their shape
-// and element counts with what we applied.
+// compare lists our tables and compares their content — every chain's
+// rules and every set's elements — with what we applied.
 func (a *Applier) compare() (*DriftError, error) {
 	for _, t := range a.applied.Tables {
 		tab, err := a.conn.ListTableOfFamily(t.Name, families[t.Family])
@@ -60,6 +61,7 @@ func (a *Applier) compare() (*DriftError, error) {
 				have[c.Name] = c
 			}
 		}
+		refs := setRefs(t)
 		for _, c := range t.Chains {
 			ch, ok := have[c.Name]
 			if !ok {
@@ -69,8 +71,12 @@ func (a *Applier) compare() (*DriftError, error) {
 			if err != nil {
 				return nil, fmt.Errorf("listing rules of %s: %w", c.Name, err)
 			}
-			if len(rules) != len(c.Rules) {
-				return &DriftError{Reason: fmt.Sprintf("chain %s %s %s has %d rules, want %d", t.Family, t.Name, c.Name, len(rules), len(c.Rules))}, nil
+			want, err := expectedRules(t, c, refs)
+			if err != nil {
+				return nil, err
+			}
+			if n := ruleDiff(tab.Family, want, rules); n > 0 {
+				return &DriftError{Reason: fmt.Sprintf("chain %s %s %s: rule %d differs (%d rules, want %d)", t.Family, t.Name, c.Name, n, len(rules), len(c.Rules))}, nil
 			}
 		}
 		for _, s := range t.Sets {
@@ -82,8 +88,8 @@ func (a *Applier) compare() (*DriftError, error) {
 			if err != nil {
 				return nil, fmt.Errorf("listing elements of %s: %w", s.Name, err)
 			}
-			if n := countElements(ks, els); n != len(s.Elements) {
-				return &DriftError{Reason: fmt.Sprintf("set %s %s %s has %d elements, want %d", t.Family, t.Name, s.Name, n, len(s.Elements))}, nil
+			if why := elementDiff(s, ks, els); why != "" {
+				return &DriftError{Reason: fmt.Sprintf("set %s %s %s %s", t.Family, t.Name, s.Name, why)}, nil
 			}
 		}
 	}

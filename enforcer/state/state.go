@@ -106,6 +106,26 @@ func ReadPolicyDir(dir string) (Policy, error) {
 	return p, nil
 }
 
+// PolicyFromSources captures zone files already read from dir (zones.LoadDir).
+func PolicyFromSources(dir string, srcs []zones.Source) Policy {
+	p := Policy{Dir: dir, Files: make(map[string][]byte, len(srcs))}
+	for _, src := range srcs {
+		p.Files[src.Name] = src.Data
+	}
+	return p
+}
+
+// Sources returns the policy's files for zones.Parse, in lexical order;
+// errors then name them as in the directory they were read from.
+func (p Policy) Sources() []zones.Source {
+	out := make([]zones.Source, 0, len(p.Files))
+	for n, data := range p.Files {
+		out = append(out, zones.Source{Path: filepath.Join(p.Dir, n), Name: n, Data: data})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
 // WriteTo materializes the policy's files into dir so that zones.Load can read them.
 func (p Policy) WriteTo(dir string) error {
 	names := make([]string, 0, len(p.Files))

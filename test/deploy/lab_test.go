@@ -211,7 +211,7 @@ func TestProvisionHostDryRun(t *testing.T) {
 	r = runCmd(t, "", filepath.Join(repo, "deploy", "lab", "provision-host.sh"), "--dry-run", "--src", repo, "--binary", "/opt/zw/zonewall")
 	for _, want := range []string{
 		"Go: not needed (--binary /opt/zw/zonewall)",
-		"+ " + filepath.Join(repo, "deploy", "install.sh") + " --example --binary /opt/zw/zonewall",
+		"+ " + filepath.Join(repo, "deploy", "install.sh") + " --example --enforce --binary /opt/zw/zonewall",
 	} {
 		if r.code != 0 || !strings.Contains(r.out, want) {
 			t.Errorf("--binary dry run: exit %d, lacks %q:\n%s", r.code, want, r.out)

@@ -11,8 +11,12 @@ import (
 )
 
 // serverCmd makes a container listen on the TCP ports every test probes:
-// each accepted connection runs `true`, which closes it at once.
-const serverCmd = `for p in 80 443 5432 8080 9999; do nc -ll -p $p -e true & done; exec sleep 100000`
+// each accepted connection runs `true`, which closes it at once. It stops on
+// SIGTERM (a shell as PID 1 ignores it otherwise): containers that outlive
+// dockerd's shutdown timeout make it force its shutdown, after which Docker
+// 29's nftables backend failed to restart a container on two networks
+// ("DROP DIRECT ACCESS ... rule exists").
+const serverCmd = `trap 'exit 0' TERM; for p in 80 443 5432 8080 9999; do nc -ll -p $p -e true & done; sleep 100000 & wait`
 
 // sh runs a command and returns its combined output.
 func sh(name string, args ...string) (string, error) {

@@ -5,8 +5,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
+
+	"github.com/zonewall/zonewall/test/dockerlock"
 )
 
 // Names and addresses this suite owns.
@@ -44,17 +45,12 @@ func runMain(m *testing.M) int {
 		suite.skipWhy = why
 		return m.Run() // every test skips through requireSuite
 	}
-	lock, err := os.OpenFile(lockFile, os.O_CREATE|os.O_RDWR, 0o644)
+	release, err := dockerlock.Acquire(lockFile, func() { fmt.Fprintf(os.Stderr, "e2e: waiting for %s\n", lockFile) })
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
-		return 1
-	}
-	defer lock.Close()
-	fmt.Fprintf(os.Stderr, "e2e: waiting for %s\n", lockFile)
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: lock: %v\n", err)
 		return 1
 	}
+	defer release()
 
 	// Temp dirs of crashed runs (we hold the lock: no other run is active).
 	if old, _ := filepath.Glob(filepath.Join(os.TempDir(), prefix+"-[0-9]*")); len(old) > 0 {
@@ -158,7 +154,7 @@ func removeEverything() {
 // deleteTables removes the daemon's tables (they outlive a killed daemon by
 // design) so the next holder of the lock starts clean.
 func deleteTables() {
-	for _, tbl := range [][]string{{"inet", "zonewall"}, {"bridge", "zonewall"}} {
+	for _, tbl := range [][]string{{"inet", "zonewall"}, {"bridge", "zonewall"}, {"inet", "zonewall_dns"}} {
 		_ = exec.Command("nft", "delete", "table", tbl[0], tbl[1]).Run()
 	}
 }

@@ -3,9 +3,7 @@ package e2e
 import (
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -79,41 +77,33 @@ func TestDockerdRestart(t *testing.T) {
 	ensurePolicyDaemon(t)
 	checkCore(t, 10*time.Second)
 
-	b, err := os.ReadFile("/var/run/docker.pid")
-	if err != nil {
-		t.Fatalf("dockerd pid: %v", err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		t.Fatalf("dockerd pid %q: %v", b, err)
-	}
-	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
-		t.Fatalf("stop dockerd %d: %v", pid, err)
-	}
-	for start := time.Now(); syscall.Kill(pid, 0) == nil; time.Sleep(100 * time.Millisecond) {
-		if time.Since(start) > 60*time.Second {
-			t.Fatalf("dockerd %d did not stop within 60 s", pid)
-		}
-	}
-	// Start it the way test/run-all does, in its own session so it outlives
-	// this test binary.
-	logf, err := os.OpenFile("/var/log/zwtest-dockerd.log", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	// The same binary with the same flags and environment (Debian's Docker
+	// 20.10, or Docker 29 with its own data root and firewall backend).
+	before, err := runningDockerd()
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := exec.Command("dockerd")
-	d.Stdout, d.Stderr = logf, logf
-	d.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := d.Start(); err != nil {
-		t.Fatalf("start dockerd: %v", err)
+	t.Logf("restarting dockerd %d: %s %s", before.PID, before.Exe, strings.Join(before.Args, " "))
+	if err := before.stop(60 * time.Second); err != nil {
+		t.Fatal(err)
 	}
-	logf.Close()
-	t.Logf("dockerd restarted as pid %d", d.Process.Pid)
-	_ = d.Process.Release()
+	pid, err := before.startAgain()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("dockerd restarted as pid %d", pid)
 	for start := time.Now(); exec.Command("docker", "info").Run() != nil; time.Sleep(500 * time.Millisecond) {
 		if time.Since(start) > 60*time.Second {
 			t.Fatal("dockerd not answering 60 s after restart")
 		}
+	}
+	after, err := runningDockerd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.PID != pid || !before.sameCommand(after) {
+		t.Fatalf("the dockerd that answers (pid %d: %s %q) is not the one restarted (pid %d: %s %q)",
+			after.PID, after.Exe, after.Args, pid, before.Exe, before.Args)
 	}
 	for _, c := range []string{web1, api1, db1, db2, stray} {
 		waitRunning(t, c, 60*time.Second)

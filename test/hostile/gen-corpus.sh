@@ -95,7 +95,7 @@ mkdir -p "$d/input/sub"
 ln -s ../../../../outside/secret.yaml "$d/input/sub/x"
 ln -s sub/x "$d/input/via-sub.yaml"
 
-d=$(newcase dir-is-fifo zones 1 "input: not a directory")
+d=$(newcase dir-is-fifo zones 1 "input: not a (directory|zone file)")
 rmdir "$d/input" && mkfifo "$d/input"
 
 d=$(newcase link-dangling zones 1 "${FILE}symbolic link to nothing")
@@ -170,6 +170,11 @@ printf 'expect:\n  - "web -> api tcp/8080: allow"\n---\nexpect:\n  - "web -> api
 
 d=$(newcase test-fifo test 1 "input: cannot read: is a named pipe")
 mkfifo "$d/input"
+
+d=$(newcase test-dir-with-fifo test 1 "fifo.yaml: cannot read: is a named pipe")
+mkdir "$d/input"
+printf 'expect:\n  - "web -> api tcp/8080: allow"\n' >"$d/input/a.yaml"
+mkfifo "$d/input/fifo.yaml"
 
 d=$(newcase test-dev-zero test 1 "input: cannot read: is a device, not a regular file")
 ln -s /dev/zero "$d/zero"

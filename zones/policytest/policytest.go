@@ -149,6 +149,9 @@ func parseExpectation(s string, p *zones.Policy) (Expectation, error) {
 	if e.From, err = p.ParsePeer(m[1]); err != nil {
 		return e, fmt.Errorf("from: %w", err)
 	}
+	if e.From.Name != "" {
+		return e, fmt.Errorf("from: %w", zones.ErrNameAsSource)
+	}
 	if e.To, err = p.ParsePeer(m[2]); err != nil {
 		return e, fmt.Errorf("to: %w", err)
 	}

@@ -111,3 +111,45 @@ func TestParseErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestDomainNames: "world:NAME" is decided by the domain flows of the
+// asking zone.
+func TestDomainNames(t *testing.T) {
+	dir := t.TempDir()
+	content := `zones:
+  worker: {members: [{name: worker}]}
+  api: {members: [{name: api}]}
+flows:
+  - {name: payments, from: worker, to: world, domains: [api.stripe.com, "*.github.com"], ports: [tcp/443]}
+`
+	if err := os.WriteFile(filepath.Join(dir, "z.yaml"), []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pol, err := zones.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := `expect:
+  - "worker -> world:api.stripe.com tcp/443: allow"
+  - "worker -> world:raw.github.com tcp/443: allow"
+  - "worker -> world:github.com tcp/443: allow"
+  - "api -> world:api.stripe.com tcp/443: deny"
+  - "worker -> world:203.0.113.7 tcp/443: deny"
+`
+	exps, err := Parse("t.yaml", []byte(data), pol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fails []string
+	for _, r := range Run(pol, exps) {
+		if !r.Pass() {
+			fails = append(fails, r.Text)
+		}
+	}
+	if want := "worker -> world:github.com tcp/443: allow"; strings.Join(fails, "\n") != want {
+		t.Errorf("failing expectations: %q, want only %q", fails, want)
+	}
+	if _, err := Parse("t.yaml", []byte("expect:\n  - \"worker -> world:*.github.com tcp/443: allow\"\n"), pol); err == nil {
+		t.Error("a wildcard after world: was accepted; a test names one name")
+	}
+}

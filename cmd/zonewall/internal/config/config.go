@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
@@ -26,7 +27,8 @@ const MaxSize = 64 << 10
 // check returns what is wrong with one value of a key, or "".
 type check func(v string) string
 
-// keys are the keys of spec section 3 (plus log_level), with their checks.
+// keys are the keys of spec section 3 (plus log_level and log_drops), with
+// their checks.
 var keys = map[string]check{
 	"zones_dir":      nonEmpty,
 	"docker_host":    anyValue,
@@ -36,6 +38,19 @@ var keys = map[string]check{
 	"log_format":     oneOf("text", "json"),
 	"log_level":      oneOf("debug", "info", "warn", "error"),
 	"nflog_group":    portLike("netfilter log group", 1, 65535),
+	"log_drops":      boolean,
+	"dns_port":       portLike("DNS forwarder port (0: off)", 0, 65535),
+	"dns_upstreams":  upstreams,
+}
+
+// upstreams: resolver addresses host:port, separated by spaces or commas.
+func upstreams(v string) string {
+	for _, a := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' }) {
+		if _, err := netip.ParseAddrPort(a); err != nil {
+			return fmt.Sprintf("%s: want resolver addresses like 192.0.2.53:53 or [2001:db8::53]:53, separated by spaces", clipQuote(a))
+		}
+	}
+	return ""
 }
 
 // Keys lists the configuration keys, sorted.
@@ -49,6 +64,13 @@ func Keys() []string {
 }
 
 func anyValue(string) string { return "" }
+
+func boolean(v string) string {
+	if _, err := strconv.ParseBool(v); err != nil {
+		return fmt.Sprintf("%s: want true or false", clipQuote(v))
+	}
+	return ""
+}
 
 func nonEmpty(v string) string {
 	if v == "" {

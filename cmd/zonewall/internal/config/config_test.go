@@ -37,3 +37,15 @@ func FuzzCheckFile(f *testing.F) {
 		}
 	})
 }
+
+func TestLogDrops(t *testing.T) {
+	if p := CheckFile("c.yaml", []byte("log_drops: false\n")); len(p) != 0 {
+		t.Errorf("log_drops: false: %q", p)
+	}
+	if p := CheckFile("c.yaml", []byte("log_drops: sometimes\n")); len(p) != 1 || !strings.Contains(p[0], "c.yaml:1:12: log_drops: \"sometimes\": want true or false") {
+		t.Errorf("log_drops: sometimes: %q", p)
+	}
+	if p := CheckEnv([]string{"ZONEWALL_LOG_DROPS=0"}); len(p) != 0 {
+		t.Errorf("ZONEWALL_LOG_DROPS=0: %q", p)
+	}
+}

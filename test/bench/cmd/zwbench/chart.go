@@ -109,15 +109,16 @@ func drawApplyChart(r *Report, path string) (string, error) {
 
 func drawPacketChart(r *Report, path string) (string, error) {
 	var labels []string
-	var zw, ct, lin plotter.Values
+	var zw, ct, dk, lin plotter.Values
 	for _, f := range r.Figures {
-		if f.Scenario != "packet" || !strings.HasSuffix(f.Name, "vs no ruleset") || f.Zonewall == nil || f.Baseline == nil {
-			continue
+		if f.Scenario != "packet" || !strings.HasSuffix(f.Name, "vs no ruleset") || strings.Contains(f.Name, ": ") || f.Zonewall == nil || f.Baseline == nil {
+			continue // ": " names another variant against no ruleset
 		}
 		metric := strings.TrimSuffix(f.Name, " vs no ruleset")
 		labels = append(labels, metric)
 		zw = append(zw, 100*Ratio(f.Zonewall.Median, f.Baseline.Median))
 		ct = append(ct, 100*Ratio(baselineMedian(r, metric, "vs "+conntrackOnlyName), f.Baseline.Median))
+		dk = append(dk, 100*Ratio(baselineMedian(r, metric, "vs "+dockerIptablesName), f.Baseline.Median))
 		lin = append(lin, 100*Ratio(baselineMedian(r, metric, "vs linear"), f.Baseline.Median))
 	}
 	if len(labels) == 0 {
@@ -127,11 +128,11 @@ func drawPacketChart(r *Report, path string) (string, error) {
 	p.Title.Text = "Packet path between two containers on one bridge (median)"
 	p.Y.Label.Text = "% of the same path with no ruleset"
 	p.Y.Min, p.Y.Max = 0, 120
-	w := vg.Points(30)
+	w := vg.Points(22)
 	bars := []struct {
 		values plotter.Values
 		label  string
-	}{{zw, zwPacketLabel(r)}, {ct, conntrackOnlyName + " (every Docker host)"}, {lin, linPacketLabel(r)}}
+	}{{zw, zwPacketLabel(r)}, {ct, conntrackOnlyName}, {dk, dockerIptablesName + " (no zonewall)"}, {lin, linPacketLabel(r)}}
 	for i, b := range bars {
 		bc, err := plotter.NewBarChart(b.values, w)
 		if err != nil {
@@ -139,7 +140,7 @@ func drawPacketChart(r *Report, path string) (string, error) {
 		}
 		bc.Color = plotutil.Color(i)
 		bc.LineStyle.Width = 0
-		bc.Offset = vg.Length(i-1) * w
+		bc.Offset = (vg.Length(i) - 1.5) * w
 		p.Add(bc)
 		p.Legend.Add(b.label, bc)
 	}

@@ -9,8 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/zonewall/zonewall/test/dockerlock"
 )
 
 // The Docker side of the benchmark: an image, a network with an explicit
@@ -25,18 +26,14 @@ const (
 )
 
 // lockDocker takes the host-wide lock every test that programs the host's
-// zonewall tables against the real Docker holds for its whole duration.
+// zonewall tables against the real Docker holds for its whole duration
+// (unless a caller, flock(1) or test/e2e-docker, holds it for us).
 func lockDocker(c *cleanups, log *slog.Logger) error {
-	f, err := os.OpenFile(dockerLock, os.O_CREATE|os.O_RDWR, 0o644)
+	release, err := dockerlock.Acquire(dockerLock, func() { log.Info("waiting for the Docker lock", "path", dockerLock) })
 	if err != nil {
-		return fmt.Errorf("open %s: %w", dockerLock, err)
+		return err
 	}
-	log.Info("waiting for the Docker lock", "path", dockerLock)
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		return fmt.Errorf("flock %s: %w", dockerLock, err)
-	}
-	c.add("docker lock", f.Close) // closing releases the flock
+	c.add("docker lock", func() error { release(); return nil })
 	return nil
 }
 

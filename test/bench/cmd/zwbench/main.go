@@ -112,12 +112,13 @@ func benchMain(args []string) error {
 		benchApply(ctx, rep, log, cfg, tmp)
 	}
 	if want["packet"] && ctx.Err() == nil {
-		// Many short rounds, a multiple of the 4 variants so that each
-		// takes every place in the rotation equally often: the load of
-		// other processes drifts, and per-round pairs cancel it.
-		cfg := packetConfig{Members: 10000, LinearRules: 1000, Rounds: 16, Duration: time.Second}
+		// Many short rounds, a multiple of the 6 variants (5 in quick
+		// mode) so that each takes every place in the rotation equally
+		// often: the load of other processes drifts, and per-round pairs
+		// cancel it.
+		cfg := packetConfig{Members: 10000, LinearRules: 1000, Rounds: 18, Duration: time.Second, Previous: true}
 		if o.quick {
-			cfg = packetConfig{Members: 10000, LinearRules: 1000, Rounds: 4, Duration: 300 * time.Millisecond}
+			cfg = packetConfig{Members: 10000, LinearRules: 1000, Rounds: 5, Duration: 300 * time.Millisecond}
 		}
 		benchPacket(ctx, rep, log, cfg, tmp)
 	}

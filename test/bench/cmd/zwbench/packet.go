@@ -6,20 +6,23 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"time"
 )
 
 // Scenario 2: the packet path with no ruleset, with conntrack only (what
-// every Docker host pays, see conntrackonly.go), with zonewall holding N
-// members, and with the linear baseline of 1,000 rules, in alternating
-// rounds.
+// every Docker host pays, see conntrackonly.go), with Docker's own iptables
+// rules, with zonewall holding N members (and with zonewall's previous
+// bridge fast path, see pathvariants.go), and with the linear baseline of
+// 1,000 rules, in alternating rounds.
 
 type packetConfig struct {
 	Members     int           // zonewall set members (containers)
 	LinearRules int           // rules of the linear baseline
 	Rounds      int           // rounds; each runs every variant once
 	Duration    time.Duration // per measurement
+	Previous    bool          // also measure zonewall's previous bridge fast path
 }
 
 // pathVariant is one ruleset the path is measured under.
@@ -36,12 +39,22 @@ type pathVariant struct {
 // pathVariants are the variants of one run, by role.
 type pathVariants struct {
 	none, conntrack, linear, zonewall *pathVariant // zonewall nil: skipped
+	docker, previous                  *pathVariant // nil: not measured
+	// audit is zonewall in audit mode with the daemon's observation
+	// recorder reading the kernel's new-connection events, auditQuiet the
+	// same ruleset without it (nil: skipped).
+	audit, auditQuiet *pathVariant
 }
 
 func (p pathVariants) all() []*pathVariant {
 	vs := []*pathVariant{p.none, p.conntrack, p.linear}
-	if p.zonewall != nil {
-		vs = append(vs, p.zonewall)
+	for _, v := range []*pathVariant{p.docker, p.zonewall, p.previous} {
+		if v != nil {
+			vs = append(vs, v)
+		}
+	}
+	if p.audit != nil {
+		vs = append(vs, p.audit, p.auditQuiet)
 	}
 	return vs
 }
@@ -77,12 +90,36 @@ func benchPacketPath(ctx context.Context, r *Report, log *slog.Logger, cfg packe
 		install: func() error { _, err := topo.router.nftFile(linPath); return err },
 		remove:  func() error { return topo.router.deleteTable("inet", linearTable) }}
 
+	if _, err := exec.LookPath("iptables-restore"); err != nil {
+		r.skip("packet path "+dockerIptablesName, "iptables-restore not installed")
+	} else if pv.docker, err = dockerIptablesVariant(topo, topo.inventory(cfg.Members), tmp); err != nil {
+		return err
+	}
 	var zwInfo map[string]any
 	if zv, info, err := zonewallPathVariant(topo, cfg.Members); err != nil {
 		r.skip("packet path zonewall", err.Error())
 	} else {
 		pv.zonewall = zv
 		zwInfo = info
+		if cfg.Previous {
+			inv := topo.inventory(cfg.Members)
+			cr, err := zwCompile(synthPolicy(), inv, nil)
+			if err != nil {
+				return err
+			}
+			if pv.previous, err = previousShapeVariant(topo, cr, inv, tmp); err != nil {
+				return err
+			}
+		}
+		av, err := auditPathVariant(topo, cfg.Members, true)
+		if err == nil {
+			pv.auditQuiet, err = auditPathVariant(topo, cfg.Members, false)
+		}
+		if err != nil {
+			r.skip("packet path zonewall audit", err.Error())
+		} else {
+			pv.audit = av
+		}
 	}
 	variants := pv.all()
 
@@ -233,9 +270,12 @@ func splitLines(s string) []string {
 }
 
 // reportPacket adds, per metric, zonewall against each baseline: no
-// ruleset (the goal), conntrack only (what a Docker host pays anyway) and
-// the linear ruleset. Each note gives the median of the per-round ratios,
-// which is less noisy than the ratio of medians in the ratio column.
+// ruleset (the goal), conntrack only (what any stateful host pays), Docker's
+// own iptables rules (what a Docker host pays today), the linear ruleset and
+// zonewall's previous fast path; and that previous shape against no
+// ruleset and conntrack only. Each note gives the median of the per-round
+// ratios, which is less noisy than the ratio of medians in the ratio
+// column, and their spread.
 func reportPacket(r *Report, cfg packetConfig, pv pathVariants, zwInfo map[string]any) {
 	info := map[string]any{"rounds": cfg.Rounds, "seconds_each": cfg.Duration.Seconds(), "linear_rules": cfg.LinearRules}
 	for k, v := range zwInfo {
@@ -248,14 +288,27 @@ func reportPacket(r *Report, cfg packetConfig, pv pathVariants, zwInfo map[strin
 		{"new TCP connections/s", "conn/s", func(v *pathVariant) []float64 { return v.conn }},
 		{"bulk TCP throughput", "MB/s", func(v *pathVariant) []float64 { return v.bulk }},
 	} {
-		for _, base := range []*pathVariant{pv.none, pv.conntrack, pv.linear} {
+		if pv.audit != nil && pv.zonewall != nil {
+			for _, base := range []*pathVariant{pv.zonewall, pv.auditQuiet} {
+				r.add(Figure{Scenario: "packet", Name: m.name + ": audit observing vs " + base.name, Unit: m.unit, Better: "higher", Info: info,
+					Zonewall: sum(Summarize(m.pick(pv.audit))), Baseline: sum(Summarize(m.pick(base))), BaselineName: base.name,
+					Note: "zonewall = " + pv.audit.name + " " + pairedNote(m.pick(pv.audit), m.pick(base))})
+			}
+		}
+		for _, base := range []*pathVariant{pv.none, pv.conntrack, pv.docker, pv.linear, pv.previous} {
+			if base == nil {
+				continue
+			}
 			fig := Figure{Scenario: "packet", Name: m.name + " vs " + base.name, Unit: m.unit, Better: "higher", Info: info,
 				Baseline: sum(Summarize(m.pick(base))), BaselineName: base.name}
 			if pv.zonewall != nil {
 				fig.Zonewall = sum(Summarize(m.pick(pv.zonewall)))
 				fig.Note = pairedNote(m.pick(pv.zonewall), m.pick(base))
-				if base == pv.none {
+				switch base {
+				case pv.none:
 					fig.Goal = goalAtLeast(">= 95 % of no ruleset (median)", Ratio(fig.Zonewall.Median, fig.Baseline.Median), 0.95)
+				case pv.conntrack:
+					fig.Goal = goalAtLeast(">= 98 % of conntrack only (median)", Ratio(fig.Zonewall.Median, fig.Baseline.Median), 0.98)
 				}
 			} else if base == pv.none {
 				// Without zonewall, still show the linear baseline against the bare path.
@@ -264,11 +317,20 @@ func reportPacket(r *Report, cfg packetConfig, pv pathVariants, zwInfo map[strin
 			}
 			r.add(fig)
 		}
+		if pv.previous == nil {
+			continue
+		}
+		for _, base := range []*pathVariant{pv.none, pv.conntrack} {
+			r.add(Figure{Scenario: "packet", Name: m.name + ": " + pv.previous.name + " vs " + base.name, Unit: m.unit, Better: "higher", Info: info,
+				Zonewall: sum(Summarize(m.pick(pv.previous))), Baseline: sum(Summarize(m.pick(base))), BaselineName: base.name,
+				Note: pairedNote(m.pick(pv.previous), m.pick(base))})
+		}
 	}
 }
 
 func pairedNote(a, b []float64) string {
-	return fmt.Sprintf("(per-round ratios: median %.0f %%)", 100*pairedRatio(a, b))
+	lo, hi := pairedSpread(a, b)
+	return fmt.Sprintf("(per-round ratios: median %.0f %%, middle half %.0f-%.0f %%)", 100*pairedRatio(a, b), 100*lo, 100*hi)
 }
 
 // printPathRuleset prints, in nft syntax, the zonewall ruleset of the packet
