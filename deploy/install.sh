@@ -138,6 +138,7 @@ delete_tables() {
   # concatenated set keys and abort.
   local out table
   for table in "inet zonewall" "bridge zonewall" "inet zonewall_dns"; do
+    # shellcheck disable=SC2086 # "family name": two words for nft
     if out=$(nft delete table $table 2>&1); then
       log "deleted nftables table $table"
     elif ! grep -q "No such file or directory" <<<"$out"; then

@@ -10,22 +10,24 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 usage() {
   cat <<'USAGE'
-usage: provision-host.sh [--dry-run] [--src DIR] [--world-ip IP] [--no-zonewall]
+usage: provision-host.sh [--dry-run] [--src DIR] [--world-ip IP] [--binary FILE] [--no-zonewall]
   --src DIR       the zonewall checkout [the one this script is in]
   --world-ip IP   the world machine: 203.0.113.0/24 and 2001:db8:113::/64 are routed there
+  --binary FILE   install this (static) zonewall binary; Go is then not installed
   --no-zonewall   prepare the machine but do not install zonewall
   --dry-run       print what would change
 USAGE
 }
 
 SRC=$(cd "$HERE/../.." && pwd)
-WORLD_IP="" INSTALL_ZONEWALL=1
+WORLD_IP="" INSTALL_ZONEWALL=1 BINARY=""
 GO_VERSION=1.26.8
 while [ $# -gt 0 ]; do
   case $1 in
     --dry-run) DRY_RUN=1 ;;
     --src) SRC=${2:?--src needs a value}; shift ;;
     --world-ip) WORLD_IP=${2:?--world-ip needs a value}; shift ;;
+    --binary) BINARY=${2:?--binary needs a value}; shift ;;
     --no-zonewall) INSTALL_ZONEWALL=0 ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown option $1" ;;
@@ -36,11 +38,15 @@ require_root
 [ -f "$SRC/go.mod" ] || die "$SRC is not a zonewall checkout"
 
 log "packages"
-apt_install docker.io busybox-static nftables iproute2 conntrack docker-compose git ca-certificates curl
+apt_install docker.io busybox-static nftables iproute2 conntrack docker-compose git ca-certificates curl apparmor
 
 # Debian's golang is older than go.mod needs: use /usr/local/go when it is
 # there, else the official release.
 install_go() {
+  if [ -n "$BINARY" ]; then
+    log "Go: not needed (--binary $BINARY)"
+    return
+  fi
   if [ -x /usr/local/go/bin/go ]; then
     log "Go: using $(/usr/local/go/bin/go version)"
     return
@@ -96,6 +102,14 @@ route_world() {
   [ -n "$WORLD_IP" ] || return 0
   log "routing the world's documentation ranges via $WORLD_IP"
   run ip route replace 203.0.113.0/24 via "$WORLD_IP"
+  # Some sites serve their Debian mirror from that range too (deb.debian.org
+  # resolving to 203.0.113.x): keep it on the default route, or apt breaks.
+  local mirror gw
+  mirror=$(getent ahostsv4 deb.debian.org 2>/dev/null | awk 'NR == 1 {print $1}')
+  gw=$(ip -4 route show default | awk '{print $3; exit}')
+  case $mirror in
+    203.0.113.*) [ -z "$gw" ] || run ip route replace "$mirror/32" via "$gw" ;;
+  esac
   # IPv6 over the lab link: fixed documentation addresses on both VMs.
   local dev
   dev=$(lab_link_dev "$WORLD_IP")
@@ -108,6 +122,6 @@ route_world
 
 if [ "$INSTALL_ZONEWALL" = 1 ]; then
   log "installing zonewall with the example policy"
-  run "$SRC/deploy/install.sh" --example --enforce
+  run "$SRC/deploy/install.sh" --example --enforce ${BINARY:+--binary "$BINARY"}
 fi
 log "host ready"

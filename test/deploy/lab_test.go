@@ -35,18 +35,82 @@ func TestShellScriptsParse(t *testing.T) {
 	}
 }
 
-// vagrant validate parses the Vagrantfile without a provider or a box.
+// vagrant validate parses the Vagrantfile without a provider or a box: as
+// users run it, and as boot-lab.sh --vagrant does (the lab's own box, TCG,
+// prebuilt binaries).
 func TestVagrantfileValidates(t *testing.T) {
 	if _, err := exec.LookPath("vagrant"); err != nil {
 		t.Skip("vagrant not installed (apt-get install vagrant)")
 	}
-	cmd := exec.Command("vagrant", "validate")
-	cmd.Dir = repo
-	// Vagrant's per-project state goes to a temporary directory, not the checkout.
-	cmd.Env = append(os.Environ(), "VAGRANT_DOTFILE_PATH="+t.TempDir(), "VAGRANT_CHECKPOINT_DISABLE=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "validated successfully") {
-		t.Fatalf("vagrant validate: %v\n%s", err, out)
+	for name, env := range map[string][]string{
+		"defaults": nil,
+		"boot-lab": {"ZW_LAB_BOX=zonewall/debian12", "ZW_LAB_LIBVIRT_DRIVER=qemu",
+			"ZW_LAB_PREBUILT=" + t.TempDir(), "ZW_LAB_HOST_MEMORY=3072", "ZW_LAB_WORLD_MEMORY=512",
+			"ZW_LAB_BOOT_TIMEOUT=900"},
+		"bad memory": {"ZW_LAB_HOST_MEMORY=lots"},
+	} {
+		cmd := exec.Command("vagrant", "validate")
+		cmd.Dir = repo
+		// Vagrant's per-project state goes to a temporary directory, not the checkout.
+		cmd.Env = append(os.Environ(), "VAGRANT_DOTFILE_PATH="+t.TempDir(), "VAGRANT_CHECKPOINT_DISABLE=1")
+		cmd.Env = append(cmd.Env, env...)
+		out, err := cmd.CombinedOutput()
+		ok := err == nil && strings.Contains(string(out), "validated successfully")
+		if want := name != "bad memory"; ok != want {
+			t.Errorf("%s: vagrant validate: %v (want success: %v)\n%s", name, err, want, out)
+		}
+	}
+}
+
+// run-e2e.sh --test-binary runs a prebuilt suite (the lab's VMs have no Go)
+// from the package directory, with the zonewall binary it is to test.
+func TestRunE2EPrebuiltDryRun(t *testing.T) {
+	dir := t.TempDir()
+	testBin := filepath.Join(dir, "e2e.test")
+	if err := os.WriteFile(testBin, []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join(repo, "deploy", "lab", "run-e2e.sh")
+	r := runCmd(t, "", script, "--dry-run", "--test-binary", testBin, "--zonewall", "/opt/zw", "--run", "TestWorld")
+	if r.code != 0 {
+		t.Fatalf("run-e2e.sh --dry-run --test-binary: exit %d\n%s", r.code, r.out)
+	}
+	want := "+ env ZW_E2E_ZONEWALL=/opt/zw " + testBin +
+		" -test.count=1 -test.timeout 60m -test.v -test.run TestWorld"
+	if !strings.Contains(r.out, want) {
+		t.Errorf("dry run lacks %q:\n%s", want, r.out)
+	}
+	// The suite takes the Docker lock itself: a flock around it would wait forever.
+	if strings.Contains(r.out, "flock") {
+		t.Errorf("the suite is run under flock:\n%s", r.out)
+	}
+	if r := runCmd(t, "", script, "--dry-run", "--test-binary", filepath.Join(dir, "missing")); r.code == 0 {
+		t.Errorf("a missing --test-binary passed:\n%s", r.out)
+	}
+	r = runCmd(t, "", script, "--dry-run")
+	if want := "+ go test -count=1 -timeout 20m -v ./test/e2e"; !strings.Contains(r.out, want) {
+		t.Errorf("without --test-binary: lacks %q:\n%s", want, r.out)
+	}
+}
+
+// boot-lab.sh and build-box.sh refuse what they do not understand before
+// they touch anything.
+func TestLabScriptsRejectBadOptions(t *testing.T) {
+	for _, c := range [][]string{
+		{"boot-lab.sh", "--bogus"},
+		{"boot-lab.sh", "--out"},
+		{"build-box.sh", "--size", "ten", "--out", t.TempDir()},
+		{"build-box.sh", "--nope"},
+	} {
+		r := runCmd(t, "", filepath.Join(repo, "deploy", "lab", c[0]), c[1:]...)
+		if r.code == 0 || !strings.Contains(r.out, "zw-lab: error:") && !strings.Contains(r.out, "needs a value") {
+			t.Errorf("%v: exit %d, want an error\n%s", c, r.code, r.out)
+		}
+	}
+	for _, s := range []string{"boot-lab.sh", "build-box.sh"} {
+		if r := runCmd(t, "", filepath.Join(repo, "deploy", "lab", s), "--help"); r.code != 0 || !strings.Contains(r.out, "usage: "+s) {
+			t.Errorf("%s --help: exit %d\n%s", s, r.code, r.out)
+		}
 	}
 }
 
@@ -139,6 +203,22 @@ func TestProvisionHostDryRun(t *testing.T) {
 		if !strings.Contains(r.out, want) {
 			t.Errorf("dry run lacks %q:\n%s", want, r.out)
 		}
+	}
+	if strings.Contains(r.out, "--binary") {
+		t.Errorf("dry run without --binary installs a prebuilt binary:\n%s", r.out)
+	}
+	// With a prebuilt binary (the lab's VMs): no Go, and install.sh gets it.
+	r = runCmd(t, "", filepath.Join(repo, "deploy", "lab", "provision-host.sh"), "--dry-run", "--src", repo, "--binary", "/opt/zw/zonewall")
+	for _, want := range []string{
+		"Go: not needed (--binary /opt/zw/zonewall)",
+		"+ " + filepath.Join(repo, "deploy", "install.sh") + " --example --enforce --binary /opt/zw/zonewall",
+	} {
+		if r.code != 0 || !strings.Contains(r.out, want) {
+			t.Errorf("--binary dry run: exit %d, lacks %q:\n%s", r.code, want, r.out)
+		}
+	}
+	if strings.Contains(r.out, "go.dev") {
+		t.Errorf("--binary dry run still downloads Go:\n%s", r.out)
 	}
 	if after := mustRun(t, "", "ip", "route", "show", "203.0.113.0/24"); after != before {
 		t.Errorf("--dry-run changed the routing table: %q -> %q", before, after)
