@@ -77,6 +77,18 @@ func (t *Tracker) follow(ctx context.Context, changed func(), bridges <-chan str
 		retryWait = min(retryWait*2, 2*time.Second)
 	}
 	armRetry()
+	// An event or an inspect result may ask for a full resync (a gap in
+	// what we know); it runs before the next message.
+	resyncIfAsked := func() error {
+		if !t.needResync.Swap(false) {
+			return nil
+		}
+		if err := t.fullSync(ctx); err != nil {
+			return err
+		}
+		changed()
+		return nil
+	}
 
 	for {
 		select {
@@ -94,22 +106,16 @@ func (t *Tracker) follow(ctx context.Context, changed func(), bridges <-chan str
 			if t.handle(sub, m) { // sub: inspects still running when the stream ends are cancelled
 				changed()
 			}
-			if t.needResync.Swap(false) {
-				if err := t.fullSync(ctx); err != nil {
-					return err
-				}
-				changed()
+			if err := resyncIfAsked(); err != nil {
+				return err
 			}
 			armRetry()
 		case r := <-inspected:
 			if t.applyInspect(r) {
 				changed()
 			}
-			if t.needResync.Swap(false) {
-				if err := t.fullSync(ctx); err != nil {
-					return err
-				}
-				changed()
+			if err := resyncIfAsked(); err != nil {
+				return err
 			}
 			armRetry()
 		case br := <-bridges:
