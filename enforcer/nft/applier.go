@@ -53,6 +53,20 @@ type ApplyStats struct {
 	Removed  int           // elements removed
 }
 
+// openConn opens a lasting netlink connection, in the namespace netns
+// when it is >= 0, with a send buffer big enough for full rebuilds.
+func openConn(netns int) (*nftables.Conn, error) {
+	copts := []nftables.ConnOption{nftables.AsLasting(), nftables.WithSockOptions(bigSendBuffer)}
+	if netns >= 0 {
+		copts = append(copts, nftables.WithNetNSFd(netns))
+	}
+	conn, err := nftables.New(copts...)
+	if err != nil {
+		return nil, fmt.Errorf("nftables connection: %w", err)
+	}
+	return conn, nil
+}
+
 // sndBuf lets one batch carry 100,000+ elements.
 const sndBuf = 64 << 20
 
@@ -62,13 +76,9 @@ func New(opts ...Option) (*Applier, error) {
 	for _, o := range opts {
 		o(a)
 	}
-	copts := []nftables.ConnOption{nftables.AsLasting(), nftables.WithSockOptions(bigSendBuffer)}
-	if a.netns >= 0 {
-		copts = append(copts, nftables.WithNetNSFd(a.netns))
-	}
-	conn, err := nftables.New(copts...)
+	conn, err := openConn(a.netns)
 	if err != nil {
-		return nil, fmt.Errorf("nftables connection: %w", err)
+		return nil, err
 	}
 	a.conn = conn
 	if a.genConn, err = genConn(a.netns); err != nil {

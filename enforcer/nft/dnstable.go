@@ -88,13 +88,9 @@ func NewDNSTable(table string, port uint16, opts ...Option) (*DNSTable, error) {
 	for _, o := range opts {
 		o(a)
 	}
-	copts := []nftables.ConnOption{nftables.AsLasting(), nftables.WithSockOptions(bigSendBuffer)}
-	if a.netns >= 0 {
-		copts = append(copts, nftables.WithNetNSFd(a.netns))
-	}
-	conn, err := nftables.New(copts...)
+	conn, err := openConn(a.netns)
 	if err != nil {
-		return nil, fmt.Errorf("nftables connection: %w", err)
+		return nil, err
 	}
 	t := &nftables.Table{Family: nftables.TableFamilyINet, Name: DNSTableName(table)}
 	d := &DNSTable{conn: conn, table: t, port: port, log: a.log, zoneIDs: map[string]uint8{}, expires: map[elemKey]time.Time{}, now: time.Now,
